@@ -1,0 +1,11 @@
+"""The JSON API under /api/v1, described by OpenAPI at /api/openapi.json."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_api(app: Flask) -> None:
+    from service.api.v1 import register
+
+    register(app)

@@ -1,0 +1,142 @@
+"""The audit trail: every change and decision appends an event chained by hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from service.audit.models import ChainHead, Event
+from service.db import utcnow
+from service.errors import GoalflowError
+from service.extensions import db
+
+GENESIS = "0" * 64
+
+
+def _canonical(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _digest(event: Event) -> str:
+    payload = {
+        "chain": event.chain_id,
+        "seq": event.seq,
+        "prev": event.prev_hash,
+        "at": event.at.isoformat(timespec="microseconds"),
+        "actor": event.actor_id,
+        "for": event.on_behalf_of_id,
+        "action": event.action,
+        "subject": [event.subject_type, event.subject_id],
+        "request": event.request_id,
+        "before": event.before,
+        "after": event.after,
+        "reason": event.reason,
+    }
+    return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()
+
+
+def jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Before/after values as JSON keeps them (decimals and dates as text)."""
+    return None if values is None else json.loads(_canonical(values))
+
+
+def ensure_chain(chain_id: int) -> None:
+    if db.session.get(ChainHead, chain_id) is None:
+        db.session.add(ChainHead(chain_id=chain_id, seq=0, hash=GENESIS))
+        db.session.flush()
+
+
+def record(
+    *,
+    chain_id: int,
+    action: str,
+    subject_type: str,
+    subject_id: int,
+    actor_id: int | None,
+    on_behalf_of_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    request_id: int | None = None,
+    at: datetime | None = None,
+) -> Event:
+    """Append one event in the caller's transaction."""
+    head = db.session.execute(
+        select(ChainHead).where(ChainHead.chain_id == chain_id).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        ensure_chain(chain_id)
+        head = db.session.get(ChainHead, chain_id)
+    event = Event(
+        chain_id=chain_id,
+        seq=head.seq + 1,
+        prev_hash=head.hash,
+        at=at or utcnow(),
+        actor_id=actor_id,
+        on_behalf_of_id=on_behalf_of_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        request_id=request_id,
+        before=jsonable(before),
+        after=jsonable(after),
+        reason=reason or "",
+    )
+    event.hash = _digest(event)
+    # Compare-and-set on the head: on a backend without row locks a racing append loses here.
+    moved = db.session.execute(
+        update(ChainHead)
+        .where(ChainHead.chain_id == chain_id, ChainHead.seq == head.seq)
+        .values(seq=event.seq, hash=event.hash)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        raise GoalflowError("conflict")
+    db.session.expire(head)
+    db.session.add(event)
+    return event
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    events_checked: int
+    chain_id: int | None = None
+    seq: int | None = None
+    event_id: int | None = None
+    problem: str = ""
+
+
+def verify(chain_id: int | None = None) -> ChainReport:
+    """Walk every chain (or one) and name the first broken link."""
+    heads = db.session.scalars(
+        select(ChainHead).where(ChainHead.chain_id == chain_id) if chain_id is not None else select(ChainHead)
+    ).all()
+    checked = 0
+    for head in heads:
+        prev, expected_seq = GENESIS, 1
+        rows = db.session.execute(
+            select(Event).where(Event.chain_id == head.chain_id).order_by(Event.seq).execution_options(yield_per=1000)
+        ).scalars()
+        for event in rows:
+            checked += 1
+            problem = ""
+            if event.seq != expected_seq:
+                problem = f"event {expected_seq} is missing (found {event.seq})"
+            elif event.prev_hash != prev:
+                problem = "its link to the previous event does not match"
+            elif _digest(event) != event.hash:
+                problem = "its content does not match its hash"
+            if problem:
+                return ChainReport(False, checked, head.chain_id, expected_seq, event.id, problem)
+            prev, expected_seq = event.hash, expected_seq + 1
+        if head.seq != expected_seq - 1 or head.hash != prev:
+            return ChainReport(
+                False, checked, head.chain_id, expected_seq, None, "the chain ends before its recorded last event"
+            )
+    return ChainReport(True, checked)

@@ -1,0 +1,59 @@
+"""Flask-Login wiring: cookie sessions carry the user's session generation; bearer tokens for programs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import g, request, session
+
+from service.auth.service import user_for_token
+from service.common import settings
+from service.db import utcnow
+from service.extensions import db, login_manager
+from service.org.models import User
+
+LOGIN_AT = "login_at"
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    user_id, _, generation = session_id.partition(":")
+    if not user_id.isdigit() or not generation.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_generation != int(generation):
+        return None  # logged out everywhere or password changed: this cookie is dead
+    return user
+
+
+@login_manager.request_loader
+def load_user_from_token(req) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    user = user_for_token(header[7:].strip())
+    if user is not None:
+        g.token_auth = True
+    return user
+
+
+def via_token() -> bool:
+    return bool(g.get("token_auth"))
+
+
+def mark_login() -> None:
+    session[LOGIN_AT] = utcnow().isoformat()
+
+
+def is_fresh() -> bool:
+    """Signing off needs a login within the last FRESH_LOGIN_MINUTES (tokens never count as fresh)."""
+    from datetime import datetime
+
+    if via_token() or LOGIN_AT not in session:
+        return False
+    at = datetime.fromisoformat(session[LOGIN_AT])
+    return utcnow() - at <= timedelta(minutes=settings().FRESH_LOGIN_MINUTES)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")

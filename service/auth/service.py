@@ -1,0 +1,73 @@
+"""Personal API tokens: shown once, stored as SHA-256, named, expiring and revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from service.audit import service as audit
+from service.common import settings
+from service.db import utcnow
+from service.errors import GoalflowError
+from service.extensions import db
+from service.org.models import ApiToken, User
+from service.uow import transaction
+
+PREFIX = "gf_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(*, user: User, name: str = "api", days: int | None = None, now: datetime | None = None) -> tuple[ApiToken, str]:
+    """Returns the row and the secret; the secret is never stored and cannot be shown again."""
+    now = now or utcnow()
+    name = (name or "api").strip()[:100]
+    days = settings().TOKEN_DEFAULT_DAYS if days is None else days
+    if not 1 <= days <= 366:
+        raise GoalflowError("invalid_input", fields={"days": "between 1 and 366"})
+    secret = PREFIX + secrets.token_urlsafe(32)
+    with transaction():
+        token = ApiToken(
+            user_id=user.id, name=name, token_hash=_digest(secret), prefix=secret[:10],
+            created_at=now, expires_at=now + timedelta(days=days),
+        )
+        db.session.add(token)
+        db.session.flush()
+        audit.record(
+            chain_id=user.administration_id or 0, action="token_issued", subject_type="user", subject_id=user.id,
+            actor_id=user.id, after={"token": token.id, "name": name, "expires_at": token.expires_at}, at=now,
+        )
+    return token, secret
+
+
+def user_for_token(secret: str, *, now: datetime | None = None) -> User | None:
+    now = now or utcnow()
+    if not secret.startswith(PREFIX):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
+        return None
+    return token.user
+
+
+def revoke_token(*, user: User, token_id: int, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    with transaction():
+        token = db.session.get(ApiToken, token_id)
+        if token is None or token.user_id != user.id:
+            raise GoalflowError("not_found")
+        if token.revoked_at is None:
+            token.revoked_at = now
+            audit.record(
+                chain_id=user.administration_id or 0, action="token_revoked", subject_type="user",
+                subject_id=user.id, actor_id=user.id, after={"token": token.id}, at=now,
+            )
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))

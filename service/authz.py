@@ -1,0 +1,114 @@
+"""Who may see and do what: role and object-level rules in one place.
+
+A person holds roles for the whole administration (governor, chief secretary, observer, ...) or
+for a unit (head, expert; a unit covers the units below it). While a substitution runs, the
+substitute also holds what the absent person holds, for deciding and for seeing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from service.extensions import db
+from service.org.models import Role, Substitution, Unit, User
+from workflows import Party, TransitionDef
+
+# Roles that see every goal of their administration.
+ADMINISTRATION_READERS = frozenset(
+    {Role.GOVERNOR, Role.DEPUTY_GOVERNOR, Role.CHIEF_SECRETARY, Role.OBSERVER, Role.ADMIN}
+)
+
+
+def absent_principals(user: User, today: date) -> list[User]:
+    """The people `user` stands in for today."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Substitution, Substitution.absent_id == User.id)
+            .where(
+                Substitution.substitute_id == user.id,
+                Substitution.cancelled.is_(False),
+                Substitution.starts_on <= today,
+                Substitution.ends_on >= today,
+            )
+        )
+    )
+
+
+def substitutes_of(user: User, today: date) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Substitution, Substitution.substitute_id == User.id)
+            .where(
+                Substitution.absent_id == user.id,
+                Substitution.cancelled.is_(False),
+                Substitution.starts_on <= today,
+                Substitution.ends_on >= today,
+            )
+        )
+    )
+
+
+def _descendants(unit_ids: set[int]) -> set[int]:
+    """A unit's role covers its departments and sectors."""
+    if not unit_ids:
+        return set()
+    result, frontier = set(unit_ids), set(unit_ids)
+    while frontier:
+        frontier = set(db.session.scalars(select(Unit.id).where(Unit.parent_id.in_(frontier)))) - result
+        result |= frontier
+    return result
+
+
+def unit_scope(user: User, *roles: Role) -> set[int]:
+    return _descendants(user.unit_ids(*roles))
+
+
+def holds(user: User, party: Party, subject_unit_ids: set[int], subject_admin_id: int | None) -> bool:
+    """Does `user` hold the role a definition names, for this subject?"""
+    if subject_admin_id is not None and user.administration_id != subject_admin_id:
+        return False
+    role = Role(party.role)
+    if party.scope == "responsible_units":
+        return bool(unit_scope(user, role) & subject_unit_ids)
+    return user.has_role(role)
+
+
+def holds_slot(user: User, role: str, unit_id: int | None, admin_id: int) -> bool:
+    if user.administration_id != admin_id or not user.active:
+        return False
+    if unit_id is None:
+        return user.has_role(Role(role))
+    return unit_id in unit_scope(user, Role(role))
+
+
+def can_request(user: User, t: TransitionDef, subject_unit_ids: set[int], admin_id: int) -> bool:
+    return any(holds(user, party, subject_unit_ids, admin_id) for party in t.requesters)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What one person may read: everything in their administration, or some units only."""
+
+    administration_id: int | None
+    all_units: bool
+    unit_ids: frozenset[int]
+
+    def sees(self, admin_id: int, unit_ids: set[int]) -> bool:
+        if self.administration_id != admin_id:
+            return False
+        return self.all_units or bool(self.unit_ids & unit_ids)
+
+
+def viewer(user: User, today: date) -> Viewer:
+    people = [user, *absent_principals(user, today)]
+    if any(r.role in ADMINISTRATION_READERS for p in people for r in p.roles):
+        return Viewer(user.administration_id, True, frozenset())
+    units: set[int] = set()
+    for person in people:
+        units |= unit_scope(person, Role.HEAD, Role.EXPERT)
+    return Viewer(user.administration_id, False, frozenset(units))

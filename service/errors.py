@@ -1,0 +1,118 @@
+"""Domain errors: a stable code, an HTTP status, and a message in Bulgarian and English.
+
+Every entry point turns these into its own form (a problem document, a flash message, a CLI
+error); none of them invents its own wording.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows import GuardFailed, MissingData, UndeclaredTransition, WorkflowDefinitionError, WorkflowError
+
+PROBLEM_BASE = "urn:goalflow:problem:"
+
+# code -> (status, bulgarian, english)
+CATALOG: dict[str, tuple[int, str, str]] = {
+    "not_found": (404, "Няма такъв обект или нямате достъп до него.", "No such object, or it is not visible to you."),
+    "forbidden": (403, "Нямате право на това действие.", "You are not allowed to do this."),
+    "unauthenticated": (401, "Необходимо е да влезете в системата.", "You need to sign in."),
+    "invalid_input": (422, "Невалидни данни.", "The input is not valid."),
+    "conflict": (409, "Обектът е променен междувременно. Заредете го отново.", "The object changed meanwhile. Reload it."),
+    "stale_version": (
+        412,
+        "Версията е остаряла: очаквана {expected}, текуща {actual}.",
+        "Stale version: you sent {expected}, the current one is {actual}.",
+    ),
+    "transition_not_declared": (
+        422,
+        "Преходът „{transition}“ не е деклариран от това състояние.",
+        "The transition '{transition}' is not declared from this state.",
+    ),
+    "transition_not_allowed_now": (409, "Преходът не е възможен сега: {why}", "The transition is not possible now: {why}"),
+    "transition_data_invalid": (
+        422,
+        "Преходът изисква още данни.",
+        "The transition needs more data.",
+    ),
+    "workflow_definition_invalid": (500, "Невалидна дефиниция на работен процес: {why}", "Invalid workflow definition: {why}"),
+    "reason_required": (422, "Посочете причина.", "A reason is required."),
+    "not_a_requester": (
+        403,
+        "Нямате право да поискате „{transition}“ за този обект.",
+        "You may not ask for '{transition}' on this object.",
+    ),
+    "not_an_approver": (
+        403,
+        "Не сте одобряващ на текущия етап на това искане.",
+        "You are not an approver of this request's current stage.",
+    ),
+    "already_decided": (409, "Вече сте взели решение по това искане.", "You have already decided this request."),
+    "separation_of_duties": (
+        403,
+        "Не можете да одобрите искане, което сте подали.",
+        "You cannot approve a request you made yourself.",
+    ),
+    "request_closed": (409, "Искането вече е приключено ({status}).", "The request is already closed ({status})."),
+    "open_request_exists": (
+        409,
+        "За този обект вече има отворено искане (№ {request_id}).",
+        "This object already has an open request (#{request_id}).",
+    ),
+    "not_requester": (403, "Само подателят може да оттегли искането.", "Only the requester may withdraw the request."),
+    "fresh_login_required": (
+        401,
+        "За подписване влезте отново в системата.",
+        "Sign in again to sign this off.",
+    ),
+    "invalid_substitute": (422, "{why}", "{why}"),
+    "duplicate": (409, "Вече съществува: {what}.", "Already exists: {what}."),
+}
+
+
+class GoalflowError(Exception):
+    def __init__(self, code: str, *, fields: dict[str, str] | None = None, **params: Any):
+        super().__init__(code)
+        self.code = code
+        self.fields = fields or {}
+        self.params = params
+
+    @property
+    def status(self) -> int:
+        return CATALOG.get(self.code, (400,))[0]
+
+    @property
+    def type(self) -> str:
+        return PROBLEM_BASE + self.code
+
+    def message(self, lang: str = "bg") -> str:
+        _, bg, en = CATALOG.get(self.code, (400, self.code, self.code))
+        template = bg if lang == "bg" else en
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError):
+            return template
+
+    def __str__(self) -> str:
+        return self.message("en")
+
+
+def not_found() -> GoalflowError:
+    return GoalflowError("not_found")
+
+
+def forbidden() -> GoalflowError:
+    return GoalflowError("forbidden")
+
+
+def from_workflow(exc: WorkflowError) -> GoalflowError:
+    """The engine speaks in its own exceptions; entry points see only GoalflowError."""
+    if isinstance(exc, MissingData):
+        return GoalflowError("transition_data_invalid", fields=exc.fields, **exc.params)
+    if isinstance(exc, GuardFailed):
+        return GoalflowError("transition_not_allowed_now", why=exc.message, **exc.params)
+    if isinstance(exc, UndeclaredTransition):
+        return GoalflowError("transition_not_declared", **exc.params)
+    if isinstance(exc, WorkflowDefinitionError):
+        return GoalflowError("workflow_definition_invalid", why=exc.message.format(**exc.params))
+    return GoalflowError("invalid_input", why=exc.message)

@@ -1,0 +1,225 @@
+"""Plans and goals: reading them as a person may, and saving an imported plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+
+from service import authz
+from service.audit import service as audit
+from service.common import local_today
+from service.db import utcnow
+from service.errors import GoalflowError, not_found
+from service.extensions import db
+from service.goals.models import Activity, Goal, Indicator, Plan, goal_units
+from service.org.models import Administration, Role, Unit, User
+from service.uow import transaction
+from service.workflow_registry import workflow_for
+
+REPORT_PLAN_STATE = "reporting"  # an imported report: the year is being reported on
+
+
+def visible_goals_query(actor: User, *, now: datetime | None = None) -> Select:
+    v = authz.viewer(actor, local_today(now))
+    query = select(Goal).join(Plan).where(Plan.administration_id == v.administration_id)
+    if not v.all_units:
+        query = query.where(
+            Goal.id.in_(select(goal_units.c.goal_id).where(goal_units.c.unit_id.in_(v.unit_ids)))
+        )
+    return query
+
+
+def list_goals(
+    actor: User, *, plan_id: int | None = None, state: str | None = None, unit_id: int | None = None,
+    year: int | None = None, now: datetime | None = None,
+) -> Select:
+    query = visible_goals_query(actor, now=now)
+    if plan_id is not None:
+        query = query.where(Goal.plan_id == plan_id)
+    if state:
+        query = query.where(Goal.state == state)
+    if unit_id is not None:
+        query = query.where(Goal.id.in_(select(goal_units.c.goal_id).where(goal_units.c.unit_id == unit_id)))
+    if year is not None:
+        query = query.where(Plan.year == year)
+    return query.order_by(Plan.year.desc(), Goal.number)
+
+
+def get_goal(actor: User, goal_id: int, *, now: datetime | None = None) -> Goal:
+    goal = db.session.scalar(visible_goals_query(actor, now=now).where(Goal.id == goal_id))
+    if goal is None:
+        raise not_found()
+    return goal
+
+
+def list_plans(actor: User) -> Select:
+    return select(Plan).where(Plan.administration_id == actor.administration_id).order_by(Plan.year.desc())
+
+
+def get_plan(actor: User, plan_id: int) -> Plan:
+    plan = db.session.get(Plan, plan_id)
+    if plan is None or plan.administration_id != actor.administration_id:
+        raise not_found()
+    return plan
+
+
+def plan_for_year(administration: Administration, year: int) -> Plan | None:
+    return db.session.scalar(select(Plan).where(Plan.administration_id == administration.id, Plan.year == year))
+
+
+def create_plan(*, administration: Administration, year: int, actor: User, currency: str | None = None) -> Plan:
+    if not actor.has_role(Role.CHIEF_SECRETARY) and not actor.has_role(Role.ADMIN):
+        raise GoalflowError("forbidden")
+    if not 2000 <= year <= 2100:
+        raise GoalflowError("invalid_input", fields={"year": "between 2000 and 2100"})
+    with transaction():
+        if plan_for_year(administration, year):
+            raise GoalflowError("duplicate", what=f"plan {year}")
+        plan = Plan(
+            administration_id=administration.id, year=year, currency=currency or default_currency(year),
+            state=workflow_for("plan").initial,
+        )
+        db.session.add(plan)
+        db.session.flush()
+        audit.record(
+            chain_id=administration.id, action="plan_created", subject_type="plan", subject_id=plan.id,
+            actor_id=actor.id, after={"year": year, "currency": plan.currency, "state": plan.state},
+        )
+    return plan
+
+
+def default_currency(year: int) -> str:
+    """Bulgaria adopted the euro on 1 January 2026."""
+    return "EUR" if year >= 2026 else "BGN"
+
+
+# -- saving an imported document -------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    plan: Plan | None
+    created: int = 0
+    updated: int = 0
+    goals: list = field(default_factory=list)  # (document goal, warnings) for the dry run
+    warnings: list[str] = field(default_factory=list)
+
+
+def _goal_fields(doc_goal, currency: str) -> dict:
+    return {
+        "title": doc_goal.title,
+        "strategic_documents": doc_goal.strategic_documents,
+        "strategic_goal": doc_goal.strategic_goal,
+        "strategic_indicator": doc_goal.strategic_indicator,
+        "financing_amount": doc_goal.financing_amount,
+        "financing_currency": currency,
+        "financing_source": doc_goal.financing_source,
+        "financing_not_applicable": doc_goal.financing_not_applicable,
+        "status_wording": doc_goal.status_wording,
+        "progress_note": doc_goal.progress_note,
+        "source_cells": list(doc_goal.source_cells),
+    }
+
+
+def _resolve_units(administration: Administration, codes: list[str]) -> tuple[list[Unit], list[str]]:
+    units, warnings = [], []
+    for code in codes:
+        unit = db.session.scalar(
+            select(Unit).where(
+                Unit.administration_id == administration.id,
+                (Unit.code == code) | (func.lower(Unit.name) == code.lower()),
+            )
+        )
+        if unit is None:
+            warnings.append(f"unknown responsible unit '{code}'")
+        elif unit not in units:
+            units.append(unit)
+    return units, warnings
+
+
+def save_plan_document(
+    document, *, administration: Administration, actor: User | None, dry_run: bool = False,
+    now: datetime | None = None,
+) -> ImportResult:
+    """Create or update the plan of the document's year, goal by goal (matched by number).
+
+    Nothing is dropped: a goal that does not fit is saved with its warnings, flagged for review,
+    its original cells kept. A dry run answers the same and writes nothing.
+    """
+    now = now or utcnow()
+    if document.year is None:
+        raise GoalflowError("invalid_input", fields={"year": "the document does not say which year it covers"})
+    goal_wf = workflow_for("goal")
+    result = ImportResult(plan=None, warnings=list(document.warnings))
+    with transaction():
+        plan = plan_for_year(administration, document.year)
+        if plan is None:
+            plan = Plan(
+                administration_id=administration.id, year=document.year,
+                currency=document.currency or default_currency(document.year),
+                state=REPORT_PLAN_STATE if document.kind == "report" else workflow_for("plan").initial,
+            )
+            db.session.add(plan)
+            db.session.flush()
+        result.plan = plan
+        existing = {g.number: g for g in plan.goals}
+        for doc_goal in document.goals:
+            warnings = list(doc_goal.warnings)
+            units, unit_warnings = _resolve_units(administration, doc_goal.units)
+            warnings += unit_warnings
+            state = doc_goal.state if doc_goal.state in goal_wf.states else None
+            if state is None:
+                warnings.append(f"status '{doc_goal.status_wording}' not recognised; kept as {goal_wf.initial}")
+                state = goal_wf.initial
+            result.goals.append((doc_goal, warnings))
+            goal = existing.get(doc_goal.number)
+            before = None
+            if goal is None:
+                goal = Goal(plan=plan, number=doc_goal.number)
+                db.session.add(goal)
+                result.created += 1
+            else:
+                before = {"state": goal.state, "title": goal.title, "version": goal.version}
+                result.updated += 1
+            for key, value in _goal_fields(doc_goal, plan.currency).items():
+                setattr(goal, key, value)
+            goal.state = state
+            goal.units = units
+            goal.needs_review = bool(doc_goal.needs_review or warnings)
+            goal.import_warnings = warnings
+            goal.indicators = [
+                Indicator(
+                    position=i, name=ind.name, unit=ind.unit, baseline=ind.baseline, baseline_text=ind.baseline_text,
+                    target=ind.target, target_text=ind.target_text, achieved=ind.achieved,
+                    achieved_text=ind.achieved_text,
+                )
+                for i, ind in enumerate(doc_goal.indicators)
+            ]
+            goal.activities = [Activity(position=i, title=a) for i, a in enumerate(doc_goal.activities)]
+            db.session.flush()
+            audit.record(
+                chain_id=administration.id, action="goal_imported", subject_type="goal", subject_id=goal.id,
+                actor_id=actor.id if actor else None, before=before,
+                after={"number": goal.number, "state": goal.state, "title": goal.title, "warnings": warnings},
+                at=now,
+            )
+        if dry_run:  # leaving by an exception makes transaction() roll everything back
+            result.plan = None
+            raise _DryRunDone(result)
+    return result
+
+
+class _DryRunDone(Exception):
+    def __init__(self, result: ImportResult):
+        self.result = result
+
+
+def preview_plan_document(document, *, administration: Administration) -> ImportResult:
+    """The dry run: everything the import would say, nothing written."""
+    try:
+        save_plan_document(document, administration=administration, actor=None, dry_run=True)
+    except _DryRunDone as done:
+        return done.result
+    raise AssertionError("unreachable")

@@ -1,0 +1,154 @@
+"""The fixed registry of guards, data requirements and actions that definitions may name.
+
+A definition names these; it cannot point at arbitrary code. Each guard returns why it refuses
+(in the words shown to people) or None.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import func, select
+
+from service.common import parse_decimal
+from service.db import utcnow
+from service.extensions import db
+from workflows import Context, Registry, Workflow, load_all
+
+PLAN_IN_FORCE = ("approved", "reporting")
+REPORT_FINAL = ("report_approved", "archived")
+
+
+def plan_in_force(ctx: Context) -> str | None:
+    if ctx.subject.plan.state not in PLAN_IN_FORCE:
+        return "the plan is not approved or is no longer open for reporting"
+    return None
+
+
+def report_not_approved(ctx: Context) -> str | None:
+    if ctx.subject.plan.state in REPORT_FINAL:
+        return "the year's report is already approved"
+    return None
+
+
+def plan_has_goals(ctx: Context) -> str | None:
+    return None if ctx.subject.goals else "the plan has no goals"
+
+
+def no_open_goal_requests(ctx: Context) -> str | None:
+    from service.approvals.models import OPEN, TransitionRequest
+    from service.goals.models import Goal
+
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(TransitionRequest)
+        .join(Goal, Goal.id == TransitionRequest.subject_id)
+        .where(TransitionRequest.subject_type == "goal", TransitionRequest.status == OPEN, Goal.plan_id == ctx.subject.id)
+    )
+    return f"{count} goal request(s) are still open" if count else None
+
+
+def campaign_open(ctx: Context) -> str | None:
+    return None if ctx.subject.campaign.status == "open" else "the quarter's campaign is closed"
+
+
+def _value_problems(indicators, values) -> dict[str, str]:
+    if not isinstance(values, dict):
+        return {"achieved": "expected an object mapping indicator ids to achieved values"}
+    problems = {}
+    for indicator in indicators:
+        raw = values.get(str(indicator.id), values.get(indicator.id))
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            problems[f"achieved.{indicator.id}"] = f"the achieved value of '{indicator.name[:60]}' is required"
+        elif not isinstance(raw, str | int | float) or isinstance(raw, bool):
+            problems[f"achieved.{indicator.id}"] = "must be a number or a text"
+    known = {str(i.id) for i in indicators}
+    for key in values:
+        if str(key) not in known:
+            problems[f"achieved.{key}"] = "no such indicator on this goal"
+    return problems
+
+
+def achieved_values(ctx: Context) -> dict[str, str]:
+    return _value_problems(ctx.subject.indicators, ctx.data.get("achieved", {}))
+
+
+def progress_values(ctx: Context) -> dict[str, str]:
+    problems = _value_problems(ctx.subject.goal.indicators, ctx.data.get("achieved", {}))
+    risk = ctx.data.get("risk", "on_track")
+    if risk not in ("on_track", "at_risk", "off_track"):
+        problems["risk"] = "must be one of on_track, at_risk, off_track"
+    narrative = ctx.data.get("narrative", "")
+    if not isinstance(narrative, str):
+        problems["narrative"] = "must be a text"
+    return problems
+
+
+def _store_achieved(indicator, raw) -> None:
+    indicator.achieved_text = str(raw).strip()
+    indicator.achieved = parse_decimal(raw)
+
+
+def record_achieved_values(ctx: Context) -> None:
+    values = ctx.data.get("achieved", {})
+    for indicator in ctx.subject.indicators:
+        _store_achieved(indicator, values.get(str(indicator.id), values.get(indicator.id)))
+
+
+def record_progress(ctx: Context) -> None:
+    from service.progress.models import ProgressValue
+
+    report = ctx.subject
+    values = ctx.data.get("achieved", {})
+    existing = {v.indicator_id: v for v in report.values}
+    for indicator in report.goal.indicators:
+        raw = values.get(str(indicator.id), values.get(indicator.id))
+        value = existing.get(indicator.id) or ProgressValue(indicator_id=indicator.id)
+        value.achieved_text = str(raw).strip()
+        value.achieved = parse_decimal(raw)
+        if value.id is None:
+            report.values.append(value)
+    report.narrative = ctx.data.get("narrative", "")
+    report.risk = ctx.data.get("risk", "on_track")
+    report.submitted_by_id = ctx.actor.id if ctx.actor else None
+    report.submitted_at = utcnow()
+
+
+def stamp_plan_approval(ctx: Context) -> None:
+    ctx.subject.approved_at = utcnow()
+    ctx.subject.approved_by_id = ctx.actor.id if ctx.actor else None
+
+
+def stamp_report_approval(ctx: Context) -> None:
+    ctx.subject.report_approved_at = utcnow()
+    ctx.subject.report_approved_by_id = ctx.actor.id if ctx.actor else None
+
+
+REGISTRY = Registry(
+    guards={
+        "plan_in_force": plan_in_force,
+        "report_not_approved": report_not_approved,
+        "plan_has_goals": plan_has_goals,
+        "no_open_goal_requests": no_open_goal_requests,
+        "campaign_open": campaign_open,
+    },
+    requirements={"achieved_values": achieved_values, "progress_values": progress_values},
+    actions={
+        "record_achieved_values": record_achieved_values,
+        "record_progress": record_progress,
+        "stamp_plan_approval": stamp_plan_approval,
+        "stamp_report_approval": stamp_report_approval,
+    },
+)
+
+
+@cache
+def workflows() -> dict[str, Workflow]:
+    return load_all(REGISTRY)
+
+
+def workflow_for(subject_type: str) -> Workflow:
+    for wf in workflows().values():
+        if wf.subject == subject_type:
+            return wf
+    raise KeyError(subject_type)

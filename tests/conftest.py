@@ -1,0 +1,186 @@
+"""Shared fixtures.
+
+Every test that takes `app` (or anything built on it) runs twice: on SQLite and on PostgreSQL.
+The schema is built by the real migrations. When PostgreSQL does not answer the PostgreSQL runs
+are skipped, unless REQUIRE_SERVICES=1 (CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date
+from types import SimpleNamespace
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from service.config import Settings
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def service_missing(what: str) -> None:
+    """Skip, or fail where the services are required."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but does not answer")
+    pytest.skip(f"{what} does not answer")
+
+
+def pg_answers() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def sqlalchemy_pg_url(dbname: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{dbname}"
+
+
+def create_pg_database() -> str:
+    name = f"goalflow_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'goalflow.db'}"
+        return
+    if not pg_answers():
+        service_missing("PostgreSQL at " + PG_ADMIN_URL)
+    name = create_pg_database()
+    yield sqlalchemy_pg_url(name)
+    drop_pg_database(name)
+
+
+def test_settings(database_url: str, var_dir, **overrides) -> Settings:
+    return Settings(
+        ENV="test",
+        SECRET_KEY="test-secret-key-that-is-long-enough-0123456789",
+        DATABASE_URL=database_url,
+        VAR_DIR=str(var_dir),
+        BROKER_URL=f"sqla+sqlite:///{var_dir / 'broker.db'}",
+        MAIL_DIR=str(var_dir / "mail"),
+        PASSWORD_HASH_TIME_COST=1,
+        PASSWORD_HASH_MEMORY_KIB=64,
+        **overrides,
+    )
+
+
+test_settings.__test__ = False  # a factory, not a test
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    from flask_migrate import upgrade
+
+    from service.app import create_app
+
+    var_dir = tmp_path_factory.mktemp("var")
+    application = create_app(test_settings(database_url, var_dir))
+    application.config["TESTING"] = True
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        from service.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture
+def backend(app) -> str:
+    return "postgresql" if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") else "sqlite"
+
+
+def _wipe(app) -> None:
+    from service.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context with a clean database; everything written is wiped afterwards."""
+    with app.app_context():
+        yield app
+    _wipe(app)
+
+
+@pytest.fixture
+def client(ctx):
+    return ctx.test_client()
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def world(ctx):
+    """An administration with two directorates, one person per role, and a plan open for reporting."""
+    from service.extensions import db
+    from service.goals.models import Activity, Goal, Indicator, Plan
+    from service.org import service as org
+    from service.org.models import Role
+
+    admin = org.create_administration(name="Областна администрация Тест", slug="test")
+    a = org.create_unit(administration=admin, code="АПОФУС", name="Дирекция АПОФУС")
+    b = org.create_unit(administration=admin, code="АКРРДС", name="Дирекция АКРРДС")
+
+    def person(key, role, unit=None):
+        return org.create_user(
+            email=f"{key}@test.bg", name=key.replace("_", " ").title(), password=PASSWORD,
+            administration=admin, roles=[(role, unit)],
+        )
+
+    w = SimpleNamespace(admin=admin, a=a, b=b, password=PASSWORD)
+    w.governor = person("governor", Role.GOVERNOR)
+    w.deputy = person("deputy", Role.DEPUTY_GOVERNOR)
+    w.secretary = person("secretary", Role.CHIEF_SECRETARY)
+    w.head_a = person("head_a", Role.HEAD, a)
+    w.head_b = person("head_b", Role.HEAD, b)
+    w.expert_a = person("expert_a", Role.EXPERT, a)
+    w.expert_b = person("expert_b", Role.EXPERT, b)
+    w.observer = person("observer", Role.OBSERVER)
+    w.sysadmin = person("sysadmin", Role.ADMIN)
+
+    plan = Plan(administration_id=admin.id, year=2023, currency="BGN", state="reporting")
+    db.session.add(plan)
+
+    def goal(number, units, state, indicators=1):
+        g = Goal(plan=plan, number=number, title=f"Цел {number}", state=state, units=units)
+        g.indicators = [
+            Indicator(position=i, name=f"Индикатор {number}.{i}", target=1, target_text="1", baseline_text="0")
+            for i in range(indicators)
+        ]
+        g.activities = [Activity(position=0, title=f"Дейност {number}", deadline=date(2023, 12, 31))]
+        db.session.add(g)
+        return g
+
+    w.plan = plan
+    w.g_a = goal(1, [a], "in_progress")
+    w.g_ab = goal(2, [a, b], "in_progress", indicators=2)
+    w.g_b = goal(3, [b], "planned")
+    db.session.commit()
+    return w

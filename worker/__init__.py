@@ -1,0 +1,1 @@
+"""The background worker: outbox delivery, reminder sweeps and quarterly campaigns."""
