@@ -36,6 +36,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(settings.flask_config())
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked below, only for cookie-authenticated writes
     app.config["WTF_CSRF_TIME_LIMIT"] = None
+    from service import observability
+
+    observability.install(app, settings)  # first: its request hooks see every request, even refused ones
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)

@@ -64,6 +64,12 @@ class Settings:
     DEMO_PASSWORD: str = "haskovo2023"
     PASSWORD_HASH_TIME_COST: int = 3  # Argon2id, the library's defaults
     PASSWORD_HASH_MEMORY_KIB: int = 65536
+    # Observability
+    LOG_FORMAT: str = "text"  # text | json (one JSON object per line, with the request id)
+    LOG_LEVEL: str = "INFO"
+    METRICS_TOKEN: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
+    PROMETHEUS_MULTIPROC_DIR: str = ""  # prometheus-client reads it itself: one empty dir per service
+    WORKER_METRICS_PORT: int = 0  # >0: each Celery worker serves its own /metrics on this port
     extra: dict = field(default_factory=dict)
 
     @property
@@ -117,8 +123,10 @@ class Settings:
             problems.append("SESSION_COOKIE_SECURE must be on in production")
         if self.SESSION_COOKIE_SECURE and not self.BASE_URL.startswith("https://"):
             problems.append("BASE_URL must be https:// when cookies are Secure")
-        if not self.DATABASE_URL:
+        if not self.DATABASE_URL.startswith("postgresql"):
             problems.append("DATABASE_URL must point to PostgreSQL in production")
+        if not self.BROKER_URL:
+            problems.append("BROKER_URL must point to the shared broker (Redis) in production")
         if problems:
             raise RuntimeError("Unsafe production settings: " + "; ".join(problems))
 
