@@ -1,0 +1,231 @@
+"""Administration pages (admin role): people, roles, units, substitutes, the outbox, the audit chain."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from service.audit import service as audit
+from service.errors import GoalflowError
+from service.extensions import db
+from service.notifications import service as outbox
+from service.org import service as org
+from service.org.models import UNIT_ROLES, Role, Substitution, Unit, User
+from service.web.account import name_substitute_from_form
+from service.web.common import error_message, field_errors, form_int, int_arg, lang, role_required, today
+from service.web.views import bp
+
+UNIT_KINDS = ("cabinet", "directorate", "department", "sector")
+
+
+def _units() -> list[Unit]:
+    return list(
+        db.session.scalars(select(Unit).where(Unit.administration_id == current_user.administration_id).order_by(Unit.id))
+    )
+
+
+def _people() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(User.administration_id == current_user.administration_id).order_by(User.name)
+        )
+    )
+
+
+def _own_unit(unit_id: int | None) -> Unit | None:
+    unit = db.session.get(Unit, unit_id) if unit_id else None
+    if unit is not None and unit.administration_id != current_user.administration_id:
+        return None
+    return unit
+
+
+def _own_user(user_id: int | None) -> User:
+    user = db.session.get(User, user_id) if user_id else None
+    if user is None or user.administration_id != current_user.administration_id:
+        raise GoalflowError("not_found")
+    return user
+
+
+def _people_page(status: int = 200, **extra):
+    context = {
+        "people": _people(),
+        "units": _units(),
+        "roles": list(Role),
+        "unit_roles": UNIT_ROLES,
+        "kinds": UNIT_KINDS,
+        "errors": {},
+        "form": {},
+        "error_for": "",
+        "problem": "",
+    }
+    context.update(extra)
+    return render_template("admin/people.html", **context), status
+
+
+def _refused(exc: GoalflowError, which: str, page=_people_page):
+    if exc.status == 404:
+        raise exc
+    db.session.rollback()
+    return page(exc.status, errors=field_errors(exc) or {"_": error_message(exc)}, form=request.form,
+                error_for=which, problem=error_message(exc))
+
+
+@bp.get("/admin")
+@role_required(Role.ADMIN)
+def admin_home():
+    return _people_page()
+
+
+def _role_and_unit() -> tuple[Role, Unit | None]:
+    problems = {}
+    try:
+        role = Role(request.form.get("role", ""))
+    except ValueError:
+        role = None
+        problems["role"] = "no such role"
+    unit_id = form_int("unit_id")
+    unit = _own_unit(unit_id)
+    if unit_id and unit is None:
+        problems["unit_id"] = "no such unit"
+    if problems:
+        raise GoalflowError("invalid_input", fields=problems)
+    return role, unit
+
+
+@bp.post("/admin/users")
+@role_required(Role.ADMIN)
+def admin_create_user():
+    try:
+        role, unit = _role_and_unit()
+        org.create_user(
+            email=request.form.get("email", ""), name=request.form.get("name", ""),
+            password=request.form.get("password", ""), administration=current_user.administration,
+            roles=[(role, unit)], locale=request.form.get("locale", "bg"), actor=current_user,
+        )
+    except GoalflowError as exc:
+        return _refused(exc, "user")
+    flash(_("The user was created."), "success")
+    return redirect(url_for("web.admin_home"))
+
+
+@bp.post("/admin/users/<int:user_id>/roles")
+@role_required(Role.ADMIN)
+def admin_assign_role(user_id: int):
+    user = _own_user(user_id)
+    try:
+        role, unit = _role_and_unit()
+        org.assign_role(user=user, role=role, unit=unit, actor=current_user)
+    except GoalflowError as exc:
+        return _refused(exc, f"role-{user_id}")
+    flash(_("The role was assigned."), "success")
+    return redirect(url_for("web.admin_home"))
+
+
+@bp.post("/admin/units")
+@role_required(Role.ADMIN)
+def admin_create_unit():
+    kind = request.form.get("kind", "directorate")
+    parent_id = form_int("parent_id")
+    try:
+        if kind not in UNIT_KINDS:
+            raise GoalflowError("invalid_input", fields={"kind": "required"})
+        parent = _own_unit(parent_id)
+        if parent_id and parent is None:
+            raise GoalflowError("invalid_input", fields={"parent_id": "no such unit"})
+        org.create_unit(
+            administration=current_user.administration, code=request.form.get("code", ""),
+            name=request.form.get("name", ""), kind=kind, parent=parent, actor=current_user,
+        )
+    except GoalflowError as exc:
+        return _refused(exc, "unit")
+    flash(_("The unit was created."), "success")
+    return redirect(url_for("web.admin_home"))
+
+
+# -- substitutes ----------------------------------------------------------------------------
+
+
+def _substitutes_page(status: int = 200, **extra):
+    rows = db.session.scalars(
+        select(Substitution)
+        .join(User, User.id == Substitution.absent_id)
+        .where(User.administration_id == current_user.administration_id)
+        .order_by(Substitution.starts_on.desc())
+    ).all()
+    context = {"substitutions": rows, "people": _people(), "today": today(), "errors": {}, "form": {},
+               "error_for": "", "problem": ""}
+    context.update(extra)
+    return render_template("admin/substitutes.html", **context), status
+
+
+@bp.get("/admin/substitutes")
+@role_required(Role.ADMIN)
+def admin_substitutes():
+    return _substitutes_page()
+
+
+@bp.post("/admin/substitutes")
+@role_required(Role.ADMIN)
+def admin_name_substitute():
+    try:
+        absent = _own_user(form_int("absent_id"))
+    except GoalflowError:
+        return _refused(GoalflowError("invalid_input", fields={"absent_id": "no such person"}), "substitute",
+                        _substitutes_page)
+    try:
+        name_substitute_from_form(absent, current_user)
+    except GoalflowError as exc:
+        return _refused(exc, "substitute", _substitutes_page)
+    flash(_("The substitute was named."), "success")
+    return redirect(url_for("web.admin_substitutes"))
+
+
+@bp.post("/admin/substitutes/<int:substitution_id>/cancel")
+@role_required(Role.ADMIN)
+def admin_cancel_substitute(substitution_id: int):
+    sub = db.session.get(Substitution, substitution_id)
+    if sub is None or sub.absent.administration_id != current_user.administration_id:
+        raise GoalflowError("not_found")
+    org.cancel_substitute(substitution=sub, actor=current_user)
+    flash(_("The substitution was cancelled."), "success")
+    return redirect(url_for("web.admin_substitutes"))
+
+
+# -- the outbox -----------------------------------------------------------------------------
+
+
+@bp.get("/admin/outbox")
+@role_required(Role.ADMIN)
+def admin_outbox():
+    status = request.args.get("status", "")
+    status = status if status in outbox.STATUSES else ""
+    listing = outbox.list_outbox(status=status or None, page=int_arg("page") or 1, actor=current_user)
+    return render_template("admin/outbox.html", listing=listing, status=status, statuses=outbox.STATUSES)
+
+
+@bp.get("/admin/outbox/<int:message_id>")
+@role_required(Role.ADMIN)
+def admin_message(message_id: int):
+    return render_template("admin/message.html", view=outbox.read_message(message_id, actor=current_user))
+
+
+@bp.post("/admin/outbox/retry")
+@role_required(Role.ADMIN)
+def admin_retry_failed():
+    count = outbox.retry_failed(actor=current_user)
+    flash(_("%(n)s failed messages will be sent again.", n=count), "success")
+    return redirect(url_for("web.admin_outbox", status="pending"))
+
+
+# -- the audit chain ------------------------------------------------------------------------
+
+
+@bp.get("/admin/audit")
+@role_required(Role.ADMIN)
+def admin_audit():
+    report = None
+    if request.args.get("check"):
+        report = audit.verify(current_user.administration_id)
+    return render_template("admin/audit.html", report=report, lang=lang())

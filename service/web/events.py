@@ -1,0 +1,106 @@
+"""Audit events told as a person reads them: who did what, for whom, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from service.audit.models import Event
+from service.extensions import db
+from service.workflow_registry import workflow_for
+from workflows import UndeclaredTransition
+
+ACTIONS = {
+    "transition_requested": _l("Asked for a transition"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "request_withdrawn": _l("Withdrew the request"),
+    "state_changed": _l("The state changed"),
+    "goal_imported": _l("Imported from a document"),
+    "goal_created": _l("Goal created"),
+    "goal_updated": _l("Goal edited"),
+    "plan_created": _l("Plan created"),
+    "plan_imported": _l("Plan imported"),
+    "administration_created": _l("Administration created"),
+    "unit_created": _l("Unit created"),
+    "user_created": _l("User created"),
+    "role_assigned": _l("Role assigned"),
+    "password_changed": _l("Password changed"),
+    "substitute_named": _l("Substitute named"),
+    "substitute_cancelled": _l("Substitution cancelled"),
+    "token_issued": _l("API token issued"),
+    "token_revoked": _l("API token revoked"),
+    "progress_submitted": _l("Progress report submitted"),
+    "progress_accepted": _l("Progress report accepted"),
+    "progress_returned": _l("Progress report returned"),
+}
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    action: str
+    title: str
+    detail: str
+    actor: str
+    on_behalf_of: str
+    reason: str
+
+
+def _transition_label(subject_type: str, name: str, lang: str) -> str:
+    try:
+        return workflow_for(subject_type).transition(name).label.get(lang, name)
+    except (KeyError, UndeclaredTransition):
+        return name
+
+
+def _state_label(subject_type: str, state: str, lang: str) -> str:
+    try:
+        return workflow_for(subject_type).state_label(state, lang)
+    except KeyError:
+        return state
+
+
+def describe(event: Event, lang: str) -> TimelineEntry:
+    after, before = event.after or {}, event.before or {}
+    title = str(ACTIONS.get(event.action, event.action.replace("_", " ")))
+    detail = ""
+    if event.action == "transition_requested" and after.get("transition"):
+        detail = "„" + _transition_label(event.subject_type, after["transition"], lang) + "“"
+    elif event.action == "state_changed":
+        detail = _("%(before)s → %(after)s", before=_state_label(event.subject_type, before.get("state", ""), lang),
+                   after=_state_label(event.subject_type, after.get("state", ""), lang))
+    elif event.action in ("approved", "rejected") and after.get("stage"):
+        detail = _stage_label(event, after["stage"], lang)
+    return TimelineEntry(
+        at=event.at,
+        action=event.action,
+        title=title,
+        detail=detail,
+        actor=event.actor.name if event.actor else _("the system"),
+        on_behalf_of=event.on_behalf_of.name if event.on_behalf_of else "",
+        reason=event.reason or "",
+    )
+
+
+def _stage_label(event: Event, stage_name: str, lang: str) -> str:
+    try:
+        wf = workflow_for(event.subject_type)
+    except KeyError:
+        return stage_name
+    for t in wf.transitions.values():
+        for stage in t.stages:
+            if stage.name == stage_name:
+                return stage.label.get(lang, stage_name)
+    return stage_name
+
+
+def timeline(subject_type: str, subject_id: int, lang: str) -> list[TimelineEntry]:
+    events = db.session.scalars(
+        select(Event).where(Event.subject_type == subject_type, Event.subject_id == subject_id).order_by(Event.seq)
+    ).all()
+    return [describe(e, lang) for e in events]

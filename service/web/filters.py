@@ -1,0 +1,120 @@
+"""Template filters and words for the codes that pages show (roles, statuses, risk levels)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import lazy_gettext as _l
+
+from service import subjects
+from service.web.common import lang
+from service.web.views import bp
+from service.workflow_registry import workflow_for
+
+ROLES = {
+    "governor": _l("Regional governor"),
+    "deputy_governor": _l("Deputy governor"),
+    "chief_secretary": _l("Chief secretary"),
+    "head": _l("Directorate head"),
+    "expert": _l("Expert"),
+    "observer": _l("Observer"),
+    "admin": _l("Administrator"),
+}
+STAGE_STATUSES = {
+    "waiting": _l("waiting"),
+    "active": _l("in progress"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+}
+SLOT_STATUSES = {"pending": _l("pending"), "approved": _l("approved"), "rejected": _l("rejected")}
+REQUEST_STATUSES = {
+    "open": _l("open"), "approved": _l("approved"), "rejected": _l("rejected"), "withdrawn": _l("withdrawn"),
+}
+RISKS = {"on_track": _l("On track"), "at_risk": _l("At risk"), "off_track": _l("Off track")}
+OUTBOX_STATUSES = {"pending": _l("pending"), "sending": _l("sending"), "sent": _l("sent"), "failed": _l("failed")}
+UNIT_KINDS = {
+    "cabinet": _l("cabinet"), "directorate": _l("directorate"), "department": _l("department"), "sector": _l("sector"),
+}
+
+
+def _word(table: dict, code) -> str:
+    return str(table.get(str(code), code))
+
+
+@bp.app_template_filter("moment")
+def moment(value: datetime | None) -> str:
+    return format_datetime(value, "dd.MM.yyyy HH:mm") if value else ""
+
+
+@bp.app_template_filter("day")
+def day(value: date | None) -> str:
+    return format_date(value, "dd.MM.yyyy") if value else ""
+
+
+@bp.app_template_filter("money")
+def money(value: Decimal | None) -> str:
+    return format_decimal(value, format="#,##0.00") if value is not None else ""
+
+
+@bp.app_template_filter("person_option")
+def person_option(user) -> tuple[int, str]:
+    return user.id, user.name
+
+
+@bp.app_template_filter("role_option")
+def role_option(role) -> tuple[str, str]:
+    return str(role), _word(ROLES, role)
+
+
+@bp.app_template_filter("unit_option")
+def unit_option(unit) -> tuple[int, str]:
+    return unit.id, f"{unit.code} – {unit.name}"[:90]
+
+
+@bp.app_template_filter("kind_option")
+def kind_option(kind: str) -> tuple[str, str]:
+    return kind, _word(UNIT_KINDS, kind)
+
+
+@bp.app_template_filter("plan_option")
+def plan_option(plan) -> tuple[int, str]:
+    return plan.id, str(plan.year)
+
+
+@bp.app_template_filter("state_of")
+def state_of(state: str, wf, lang: str) -> str:
+    return wf.state_label(state, lang)
+
+
+def progress_enabled() -> bool:
+    from service.web.progress import progress_service
+
+    return progress_service() is not None
+
+
+def transition_label(req) -> str:
+    """The declared label of a request's transition, in the reader's language."""
+    t = workflow_for(req.subject_type).transition(req.transition)
+    return t.label.get(lang(), t.name)
+
+
+def subject_path(req) -> str:
+    return subjects.kind(req.subject_type).path(subjects.load(req.subject_type, req.subject_id))
+
+
+@bp.app_context_processor
+def words() -> dict:
+    return {
+        "role_name": lambda code: _word(ROLES, code),
+        "stage_status": lambda code: _word(STAGE_STATUSES, code),
+        "slot_status": lambda code: _word(SLOT_STATUSES, code),
+        "request_status": lambda code: _word(REQUEST_STATUSES, code),
+        "risk_name": lambda code: _word(RISKS, code),
+        "outbox_status": lambda code: _word(OUTBOX_STATUSES, code),
+        "unit_kind": lambda code: _word(UNIT_KINDS, code),
+        "progress_enabled": progress_enabled,
+        "transition_label": transition_label,
+        "subject_path": subject_path,
+    }

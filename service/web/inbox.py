@@ -1,0 +1,115 @@
+"""The approvals inbox: everything waiting for me, decided one by one or many at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import render_template, request
+from flask_login import current_user, login_required
+
+from service import subjects
+from service.approvals import service as approvals
+from service.approvals.models import TransitionRequest
+from service.errors import GoalflowError
+from service.extensions import db
+from service.web.common import lang
+from service.web.views import bp
+from service.workflow_registry import workflow_for
+
+
+@dataclass
+class Item:
+    request: TransitionRequest
+    subject: object
+    path: str
+    transition: str
+    on_behalf_of: list[str]
+    stage: str
+    number: int
+    title: str
+
+
+@dataclass
+class Outcome:
+    request_id: int
+    label: str
+    ok: bool
+    message: str
+
+
+def inbox_items() -> list[Item]:
+    language = lang()
+    items = []
+    for req, claims in approvals.pending_for(current_user):
+        subject = subjects.load(req.subject_type, req.subject_id)
+        t = workflow_for(req.subject_type).transition(req.transition)
+        stage = req.active_stage
+        stage_label = next((s.label.get(language, s.name) for s in t.stages if stage and s.name == stage.name), "")
+        items.append(
+            Item(
+                request=req,
+                subject=subject,
+                path=subjects.kind(req.subject_type).path(subject),
+                transition=t.label.get(language, t.name),
+                on_behalf_of=[c.on_behalf_of.name for c in claims if c.on_behalf_of],
+                stage=stage_label,
+                **subjects.kind(req.subject_type).describe(subject),
+            )
+        )
+    return items
+
+
+@bp.get("/approvals")
+@login_required
+def inbox():
+    return render_template("inbox.html", items=inbox_items(), outcomes=None, lang=lang(), form={}, errors={})
+
+
+@bp.post("/approvals")
+@login_required
+def inbox_decide():
+    """Each chosen request is decided on its own, in its own transaction; each outcome is reported."""
+    verdict = request.form.get("verdict", "")
+    comment = request.form.get("comment", "")
+    chosen = [int(v) for v in request.form.getlist("request") if v.isdigit()]
+    errors = {}
+    if verdict not in ("approve", "reject"):
+        errors["verdict"] = "required"
+    if not chosen:
+        errors["request"] = "required"
+    if verdict == "reject" and not comment.strip():
+        errors["comment"] = "a rejection needs a reason"
+    if errors:
+        from service.web.common import field_message
+
+        return render_template(
+            "inbox.html", items=inbox_items(), outcomes=None, lang=lang(), form=request.form,
+            errors={k: field_message(v) for k, v in errors.items()},
+        ), 422
+    outcomes = []
+    for request_id in chosen:
+        label = f"#{request_id}"
+        req = db.session.get(TransitionRequest, request_id)
+        version = request.form.get(f"version-{request_id}", "")
+        try:
+            decided = approvals.decide(
+                actor=current_user, request_id=request_id, verdict=verdict, comment=comment,
+                expected_version=int(version) if version.isdigit() else None,
+            )
+            label = _label(decided)
+            outcomes.append(Outcome(request_id, label, True, ""))
+        except GoalflowError as exc:
+            db.session.rollback()
+            if req is not None and exc.status != 404:
+                label = _label(req)
+            outcomes.append(Outcome(request_id, label, False, exc.message(lang())))
+    return render_template(
+        "inbox.html", items=inbox_items(), outcomes=outcomes, verdict=verdict, lang=lang(), form={}, errors={}
+    )
+
+
+def _label(req: TransitionRequest) -> str:
+    subject = subjects.load(req.subject_type, req.subject_id)
+    described = subjects.kind(req.subject_type).describe(subject)
+    t = workflow_for(req.subject_type).transition(req.transition)
+    return f"#{req.id} {t.label.get(lang(), t.name)} – {described['number']}. {described['title'][:80]}"
