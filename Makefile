@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-fast lint diagrams clean
+.PHONY: install run test test-fast lint diagrams clean prod-local backup restore
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,19 @@ run: install
 ## The whole suite: SQLite and PostgreSQL, real worker, SMTP sink and browser where available
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The production shape natively (docker-compose.yml's processes on the local PostgreSQL and Redis)
+prod-local: install
+	$(BIN)/python deploy/prod_local.py --port $(or $(WEB_PORT),8000)
+
+## pg_dump -Fc of DATABASE_URL into $(BACKUP_DIR); `make restore FILE=...` puts one back
+BACKUP_DIR ?= backups
+backup:
+	deploy/backup.sh $(BACKUP_DIR)
+
+restore:
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/goalflow-....dump" >&2; exit 2; }
+	deploy/restore.sh $(FILE) $(if $(YES),--yes)
 
 lint: install
 	$(BIN)/ruff check .

@@ -42,6 +42,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 TASK_HEADER = "goalflow_request_id"  # the Celery message header that carries the request id
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")  # anything else is replaced, not logged
 _HANDLER_NAME = "goalflow"
+QUIET_LOGGERS = ("weasyprint", "fontTools")  # progress chatter at INFO, no use in production logs
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
@@ -110,6 +111,8 @@ def configure_logging(settings: Settings) -> None:
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.LOG_LEVEL.upper())
+    for chatty in QUIET_LOGGERS:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def gunicorn_logconfig(settings: Settings) -> dict:
@@ -130,7 +133,8 @@ def gunicorn_logconfig(settings: Settings) -> dict:
         "root": {"level": settings.LOG_LEVEL.upper(), "handlers": ["console"]},
         "loggers": {
             "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
-            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+            # The application logs each request itself, with its request id and duration.
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
         },
     }
 
@@ -246,14 +250,11 @@ def _note_changes(session: Session, _flush_context) -> None:
     for obj in session.dirty:
         if not isinstance(obj, Notification):
             continue
-        state = inspect(obj)
-        if state.attrs.status.history.added:
-            if obj.status == SENT:
-                noted.append((NOTIFICATIONS, ("sent",)))
-            elif obj.status == FAILED:
-                noted.append((NOTIFICATIONS, ("failed",)))
-        elif obj.status == PENDING and state.attrs.attempts.history.added:
-            noted.append((NOTIFICATIONS, ("retried",)))
+        # Claims are bulk UPDATEs (not seen here); each outcome is set on the row itself.
+        if inspect(obj).attrs.status.history.added:
+            outcome = {SENT: "sent", FAILED: "failed", PENDING: "retried"}.get(obj.status)
+            if outcome:
+                noted.append((NOTIFICATIONS, (outcome,)))
 
 
 @event.listens_for(Session, "after_commit")

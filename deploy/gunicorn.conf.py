@@ -1,0 +1,22 @@
+"""gunicorn's settings for `web` (docker-compose.yml): logs in the application's format, and
+prometheus-client's multiprocess files tidied when a worker process exits.
+
+Workers: WEB_CONCURRENCY (gunicorn reads it itself); the bind address is on the command line.
+"""
+
+from prometheus_client import multiprocess
+
+from service.config import Settings
+from service.observability import gunicorn_logconfig
+
+_settings = Settings.from_env()
+
+logconfig_dict = gunicorn_logconfig(_settings)
+timeout = 60
+graceful_timeout = 30
+forwarded_allow_ips = "*"  # behind the proxy that ends TLS; it sets X-Forwarded-Proto
+
+
+def child_exit(server, worker):
+    if _settings.PROMETHEUS_MULTIPROC_DIR:
+        multiprocess.mark_process_dead(worker.pid, _settings.PROMETHEUS_MULTIPROC_DIR)

@@ -1,0 +1,1 @@
+"""The production shape: configuration, compose, observability, backups, and the processes running."""
