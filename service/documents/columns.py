@@ -70,9 +70,7 @@ _RULES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     (TITLE, (r"ежегодна(?:та)? цел", r"\bцел\b", r"\bgoal\b", r"\btitle\b")),
     (NUMBER, (r"\bред\b", r"№", r"^no\.?$", r"\bnumber\b", r"^#$", r"^nr\.?$")),
 )  # fmt: skip
-_COMPILED: Final = tuple(
-    (key, re.compile("|".join(patterns), re.IGNORECASE)) for key, patterns in _RULES
-)
+_COMPILED: Final = tuple((key, re.compile("|".join(patterns), re.IGNORECASE)) for key, patterns in _RULES)
 
 _MAX_HEADING_CHARS = 150  # longer cells are data, never headings
 _HEADER_SEARCH_ROWS = 60
@@ -148,9 +146,7 @@ class Layout:
         return name in self.fields
 
 
-def resolve_header(
-    top: Sequence[str], sub: Sequence[str], data_width: int
-) -> tuple[Layout, list[str]]:
+def resolve_header(top: Sequence[str], sub: Sequence[str], data_width: int) -> tuple[Layout, list[str]]:
     """Read a one- or two-row header (`sub` may be empty) into a Layout, with warnings."""
     width = max(len(top), len(sub))
     top_row = [cell.strip() for cell in top] + [""] * (width - len(top))
@@ -159,13 +155,15 @@ def resolve_header(
     used = _used_width(top_row, sub_row)
     top_row, sub_row = top_row[:used], sub_row[:used]
     fields = _assign_fields(top_row, sub_row)
-    headings = tuple(" ".join(dict.fromkeys(t for t in pair if t)) for pair in zip(top_row, sub_row))
+    headings = tuple(
+        " ".join(dict.fromkeys(t for t in pair if t)) for pair in zip(top_row, sub_row, strict=True)
+    )
     warnings += _drop_repeats_and_note_unknown(fields, headings)
     return Layout(tuple(fields), headings), warnings
 
 
 def _used_width(top: list[str], sub: list[str]) -> int:
-    filled = [i for i, (t, s) in enumerate(zip(top, sub)) if t or s]
+    filled = [i for i, (t, s) in enumerate(zip(top, sub, strict=True)) if t or s]
     return filled[-1] + 1 if filled else 0
 
 
@@ -205,7 +203,7 @@ def _assign_fields(top: list[str], sub: list[str]) -> list[str | None]:
     group: str | None = None
     group_start = 0
     own: str | None = None
-    for index, (heading, subheading) in enumerate(zip(top, sub)):
+    for index, (heading, subheading) in enumerate(zip(top, sub, strict=True)):
         repeated = index > 0 and heading == top[index - 1]  # a merged cell, read once per column
         if heading and not repeated:
             key = classify(heading)
@@ -213,29 +211,39 @@ def _assign_fields(top: list[str], sub: list[str]) -> list[str | None]:
             own = None if key in GROUPS else key
         elif not heading and group is None:
             own = None
-        field = _as_field(classify(subheading)) if subheading else None
-        if field is None and group is not None:
-            members = GROUPS[group]
-            position = index - group_start
-            field = members[position] if position < len(members) else None
-        fields.append(field if field is not None or group is not None else own)
+        # The same text below is the heading's own cell merged down, not a sub-heading.
+        field = _as_field(classify(subheading)) if subheading and subheading != heading else None
+        if field is None:
+            field = _member(group, index - group_start) if group else own
+        fields.append(field)
     return fields
 
 
+def _member(group: str, position: int) -> str | None:
+    members = GROUPS[group]
+    return members[position] if position < len(members) else None
+
+
 def _drop_repeats_and_note_unknown(fields: list[str | None], headings: tuple[str, ...]) -> list[str]:
+    """A field is read from its first column only; other columns are only kept as source cells."""
     warnings: list[str] = []
     seen: set[str] = set()
     for index, field in enumerate(fields):
-        if field is not None and field in seen:
-            fields[index] = None
-        elif field is not None:
+        if field is not None and field not in seen:
             seen.add(field)
             continue
+        fields[index] = None
         if headings[index]:
-            warnings.append(
-                bilingual(
-                    f"Колоната „{headings[index]}“ не е разпозната; съдържанието ѝ е запазено само в изходните клетки.",
-                    f"Column “{headings[index]}” was not recognised; its cells are kept only with the source cells.",
-                )
-            )
+            warnings.append(_ignored_column(headings[index], repeated=field is not None))
     return warnings
+
+
+def _ignored_column(heading: str, *, repeated: bool) -> str:
+    if repeated:
+        reason_bg, reason_en = "повтаря друга колона", "repeats another column"
+    else:
+        reason_bg, reason_en = "не е разпозната", "was not recognised"
+    return bilingual(
+        f"Колоната „{heading}“ {reason_bg}; клетките ѝ са запазени само като изходни клетки.",
+        f"Column “{heading}” {reason_en}; its cells are kept only as source cells.",
+    )

@@ -11,9 +11,7 @@ def bilingual(bg: str, en: str) -> str:
 
 
 _MESSAGES: Final[dict[str, str]] = {
-    "empty": bilingual(
-        "Файлът е празен или не съдържа цели.", "The file is empty or holds no goals."
-    ),
+    "empty": bilingual("Файлът е празен или не съдържа цели.", "The file is empty or holds no goals."),
     "not_a_table": bilingual(
         "Не е открита таблица с цели: липсва заглавен ред с колони като „Ред №“ и „Ежегодна цел“.",
         "No goals table found: no header row with columns such as “No.” and “Annual goal”.",

@@ -105,13 +105,17 @@ _TITLES: Final[dict[tuple[str, str], tuple[str, str]]] = {
     ("bg", "plan"): ("Цели на {name}", "Цели"),
     ("bg", "report"): ("Отчет за изпълнението на целите на {name}", "Отчет за изпълнението на целите"),
     ("en", "plan"): ("Goals of {name}", "Goals"),
-    ("en", "report"): ("Report on the implementation of the goals of {name}", "Report on the implementation of the goals"),
+    ("en", "report"): (
+        "Report on the implementation of the goals of {name}",
+        "Report on the implementation of the goals",
+    ),
 }
 _YEAR_SUFFIX: Final[dict[str, str]] = {"bg": " за {year} г.", "en": " for {year}"}
 
 
 def document_title(document: PlanDocument, lang: Lang = "bg") -> str:
-    """"Цели на <администрация> за YYYY г." or "Отчет за изпълнението на целите на ..."."""
+    """The title line: "Цели на <администрация> за YYYY г." for a plan, "Отчет за
+    изпълнението на целите на <администрация> за YYYY г." for a report."""
     named, unnamed = _TITLES[(lang, document.kind)]
     name = document.administration.strip()
     title = named.format(name=name) if name else unnamed
@@ -123,10 +127,10 @@ def format_date(value: date, lang: Lang = "bg") -> str:
     return f"{text} г." if lang == "bg" else text
 
 
-def approval_lines(document: PlanDocument, lang: Lang = "bg") -> list[str]:
-    """The approval block, one line each: the verb, the name, the office, the date."""
+def approval_lines(document: PlanDocument, lang: Lang = "bg") -> list[tuple[str, bool]]:
+    """The approval block as (line, bold): the verb, the name, the office, the date."""
     approve, office = _APPROVAL_WORDS[lang]
-    lines = [approve, document.governor_name or _BLANK_NAME, office]
+    lines = [(approve, True), (document.governor_name or _BLANK_NAME, False), (office, True)]
     if document.approved_on:
-        lines.append(format_date(document.approved_on, lang))
+        lines.append((format_date(document.approved_on, lang), False))
     return lines

@@ -111,7 +111,7 @@ def _restore_strategic_indicator(cells: list[str], layout: Layout) -> list[str]:
 
 
 def _split_merged_financing(cells: list[str], layout: Layout) -> list[str]:
-    """"1 неприложимо": the value before the financing column swallowed the financing cell."""
+    """In "1 неприложимо" the value before the financing column swallowed the financing cell."""
     index = layout.index(FINANCING_AMOUNT)
     if not index or index >= len(cells) or parse_amount(cells[index]).valid:
         return []
@@ -146,6 +146,7 @@ def build_goal(position: int, cells: Sequence[str], layout: Layout, kind: Kind, 
                 f"The financing “{cell(FINANCING_AMOUNT)}” is not a number.",
             )
         )
+    state = _state(cell(STATUS), layout.has(STATUS), kind, notes)
     return Goal(
         number=number,
         title=cell(TITLE),
@@ -159,7 +160,7 @@ def build_goal(position: int, cells: Sequence[str], layout: Layout, kind: Kind, 
         activities=split_list(cell(ACTIVITIES)),
         units=split_units(cell(UNITS)),
         status_wording=cell(STATUS),
-        state=_state(cell(STATUS), layout.has(STATUS), kind, notes),
+        state=state,
         progress_note=cell(PROGRESS),
         warnings=notes,
         needs_review=bool(notes),
@@ -182,7 +183,9 @@ def _number(text: str, position: int, notes: list[str]) -> int:
 def _indicators(cell: Callable[[str], str]) -> list[Indicator]:
     """The indicator cells as one Indicator; several indicators written in one cell stay
     together in its wording."""
-    name, baseline_text, target_text, achieved_text = (cell(f) for f in (INDICATOR, BASELINE, TARGET, ACHIEVED))
+    name, baseline_text, target_text, achieved_text = (
+        cell(f) for f in (INDICATOR, BASELINE, TARGET, ACHIEVED)
+    )
     if not any((name, baseline_text, target_text, achieved_text)):
         return []
     baseline, baseline_unit = parse_quantity(baseline_text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final
 
 from .model import Lang
@@ -56,10 +56,7 @@ def parse_quantity(text: str) -> tuple[Decimal | None, str]:
     sign = "-" if match["sign"] in ("-", "\u2212") else ""
     whole = re.sub(_SPACES, "", match["whole"])
     frac = f".{match['frac']}" if match["frac"] else ""
-    try:
-        number = Decimal(f"{sign}{whole}{frac}")
-    except InvalidOperation:  # pragma: no cover - the pattern only lets digits through
-        return None, ""
+    number = Decimal(f"{sign}{whole}{frac}")  # the pattern lets only digits through
     return number, (match["unit"] or "").rstrip(".")
 
 
@@ -137,8 +134,8 @@ def split_units(text: str) -> list[str]:
     """Unit codes named in a cell, in order, without repeats; a unit without an
     abbreviation keeps its full name."""
     units: list[str] = []
-    for part in _UNIT_SPLIT_RE.split(_codes_for_full_names(text)):
-        part = part.strip().strip(".,").strip()
+    for raw in _UNIT_SPLIT_RE.split(_codes_for_full_names(text)):
+        part = raw.strip().strip(".,").strip()
         if not part:
             continue
         match = _UNIT_CODE_RE.fullmatch(part)
@@ -151,3 +148,18 @@ def split_units(text: str) -> list[str]:
 def unit_label(unit: str, lang: Lang = "bg") -> str:
     """How a unit is written in an exported document; split_units reads it back."""
     return f"{_DIRECTORATE_WORD[lang]} {unit}" if unit in DIRECTORATES else unit
+
+
+# Spreadsheet programs run a CSV cell that starts like a formula; a leading apostrophe keeps
+# it text, and the CSV importer removes the apostrophe again.
+_FORMULA_STARTS: Final[tuple[str, ...]] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def protect_formula(text: str) -> str:
+    if text.startswith(_FORMULA_STARTS) and parse_quantity(text)[0] is None:
+        return f"'{text}"
+    return text
+
+
+def unprotect_formula(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text

@@ -1,0 +1,97 @@
+"""The goals table as PDF, rendered from HTML by WeasyPrint with nothing fetched from outside."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Final
+
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+from .model import Lang, PlanDocument
+from .preamble import approval_lines, document_title
+from .rendering import PAGE_WORDS, Column, as_text, columns_for, goal_values, group_spans
+
+# DejaVu Sans has Cyrillic and is installed with fontconfig almost everywhere.
+_CSS: Final = """
+@page {
+  size: A4 landscape;
+  margin: 12mm 10mm 14mm 10mm;
+  @bottom-center {
+    content: "%(page)s " counter(page) " %(of)s " counter(pages);
+    font: 8pt "DejaVu Sans", sans-serif;
+  }
+}
+body { font-family: "DejaVu Sans", sans-serif; font-size: 6.5pt; }
+.approval { width: 60mm; margin-left: auto; font-size: 8pt; }
+.approval p { margin: 0; }
+.approval .strong { font-weight: bold; }
+h1 { text-align: center; font-size: 11pt; margin: 4mm 0; }
+table { width: 100%%; border-collapse: collapse; table-layout: fixed; }
+thead { display: table-header-group; }
+th, td { border: 0.5pt solid #000; padding: 1.5pt 2pt; vertical-align: top;
+         overflow-wrap: break-word; hyphens: auto; }
+th { background: #e8e8e8; text-align: center; vertical-align: middle; hyphens: manual; }
+"""
+
+
+def export_pdf(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
+    """A4 landscape, table header repeated on every page, "Страница N от M" at the foot."""
+    html = _html(document, lang)
+    # An empty protocol list refuses every URL: the document embeds no external resources.
+    fetcher = URLFetcher(allowed_protocols=())
+    return HTML(string=html, url_fetcher=fetcher).write_pdf()
+
+
+def _html(document: PlanDocument, lang: Lang) -> str:
+    page, of = PAGE_WORDS[lang]
+    columns = columns_for(document, lang)
+    approval = "".join(
+        f'<p class="{"strong" if bold else ""}">{escape(line)}</p>'
+        for line, bold in approval_lines(document, lang)
+    )
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{escape(document_title(document, lang))}</title>"
+        f"<style>{_CSS % {'page': page, 'of': of}}</style></head><body>"
+        f'<div class="approval">{approval}</div>'
+        f"<h1>{escape(document_title(document, lang))}</h1>"
+        f"<table>{_colgroup(columns)}{_thead(columns)}{_tbody(document, columns, lang)}</table>"
+        "</body></html>"
+    )
+
+
+def _colgroup(columns: list[Column]) -> str:
+    total = sum(column.weight for column in columns)
+    return (
+        "<colgroup>"
+        + "".join(f'<col style="width:{100 * c.weight / total:.2f}%">' for c in columns)
+        + "</colgroup>"
+    )
+
+
+def _thead(columns: list[Column]) -> str:
+    """Two rows: groups span their columns, every other heading spans both rows."""
+    spans = dict(group_spans(columns))
+    top, sub = [], []
+    for index, column in enumerate(columns):
+        if column.group is None:
+            top.append(f'<th rowspan="2">{escape(column.heading)}</th>')
+            continue
+        if index in spans:
+            top.append(f'<th colspan="{spans[index] - index + 1}">{escape(column.group_heading)}</th>')
+        sub.append(f"<th>{escape(column.heading)}</th>")
+    return f"<thead><tr>{''.join(top)}</tr><tr>{''.join(sub)}</tr></thead>"
+
+
+def _tbody(document: PlanDocument, columns: list[Column], lang: Lang) -> str:
+    rows = []
+    for goal in document.goals:
+        values = goal_values(goal, columns, lang)
+        cells = (_cell(as_text(value, column.field)) for column, value in zip(columns, values, strict=True))
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<tbody>{''.join(rows)}</tbody>"
+
+
+def _cell(text: str) -> str:
+    return f"<td>{escape(text).replace(chr(10), '<br>')}</td>"
