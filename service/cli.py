@@ -227,6 +227,10 @@ def register(app: Flask) -> None:
             path.write_text(f"# {wf.label['en']} ({wf.label['bg']})\n\n```mermaid\n{wf.to_mermaid()}```\n", encoding="utf-8")
             click.echo(str(path))
 
+    from worker.cli import register as register_operations
+
+    register_operations(app)  # outbox, sweep, campaigns
+
 
 def main() -> None:
     """The `goalflow` console script: the same commands as `flask --app service`."""

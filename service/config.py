@@ -47,6 +47,15 @@ class Settings:
     MAIL_PASSWORD: str = ""
     MAIL_FROM: str = "goalflow <noreply@goalflow.local>"
     MAIL_MAX_ATTEMPTS: int = 5
+    MAIL_TIMEOUT_SECONDS: int = 20  # one SMTP conversation
+    MAIL_RETRY_BASE_SECONDS: int = 60  # backoff after a failed attempt: base * 2^(attempt-1), with jitter
+    MAIL_RETRY_MAX_SECONDS: int = 3600
+    MAIL_CLAIM_SECONDS: int = 300  # a claimed message is retried after this if its worker died
+    # Outbox delivery: beat runs it every OUTBOX_INTERVAL_SECONDS; a commit that queued mail also
+    # nudges the worker at once (best effort) when OUTBOX_KICK is on.
+    OUTBOX_INTERVAL_SECONDS: int = 30
+    OUTBOX_BATCH_SIZE: int = 50
+    OUTBOX_KICK: bool = True
     # Workflow timings (workflow.md defaults)
     DEADLINE_REMINDER_DAYS: tuple[int, ...] = (30, 14, 7, 1)
     OVERDUE_REMINDER_EVERY_DAYS: int = 7
@@ -55,6 +64,7 @@ class Settings:
     CAMPAIGN_DUE_WORKING_DAYS: int = 10
     CAMPAIGN_REMINDER_DAYS_BEFORE: int = 3
     CAMPAIGN_OVERDUE_EVERY_WORKING_DAYS: int = 2
+    CAMPAIGN_CLOSE_AFTER_WORKING_DAYS: int = 6  # an open campaign closes itself this long after its due date
     SWEEP_INTERVAL_SECONDS: int = 300
     TIMEZONE: str = "Europe/Sofia"
     # Security

@@ -67,6 +67,38 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     ),
     "invalid_substitute": (422, "{why}", "{why}"),
     "duplicate": (409, "Вече съществува: {what}.", "Already exists: {what}."),
+    "campaign_closed": (
+        409,
+        "Кампанията за тримесечните отчети е приключена.",
+        "The campaign for the quarterly reports is closed.",
+    ),
+    "report_wrong_unit": (
+        403,
+        "Отчетът е на {unit}: подават го и го приемат нейните експерти и директор.",
+        "The report belongs to {unit}: its experts and head submit and accept it.",
+    ),
+    "plan_not_in_force": (
+        409,
+        "Планът не е утвърден или вече не е отворен за отчитане.",
+        "The plan is not approved, or no longer open for reporting.",
+    ),
+    "quarter_not_started": (
+        409,
+        "Тримесечието още не е започнало.",
+        "The quarter has not begun yet.",
+    ),
+    "plan_not_draft": (
+        409,
+        "Целите се добавят и променят само докато планът е проект.",
+        "Goals are added and changed only while the plan is a draft.",
+    ),
+    "precondition_required": (
+        428,
+        "Изпратете заглавие If-Match с версията, която променяте.",
+        "Send an If-Match header with the version you are changing.",
+    ),
+    "invalid_credentials": (401, "Грешен имейл или парола.", "Wrong email or password."),
+    "unsupported_media_type": (415, "Изпратете JSON (Content-Type: application/json).", "Send JSON (Content-Type: application/json)."),
 }
 
 

@@ -1,13 +1,31 @@
 """The Celery app, bound to the Flask app so that every task runs inside its app context.
 
 `celery -A worker.main worker` builds the Flask app from the environment (the same settings
-object as the web process) and takes its Celery instance.
+object as the web process) and takes its Celery instance. The settings below keep work safe
+when a worker dies: a task is acknowledged only after it ran (and given back if its process
+was killed), each worker takes one task at a time, and the tasks themselves are idempotent.
 """
 
 from __future__ import annotations
 
 from celery import Celery, Task
+from celery.signals import worker_process_init
 from flask import Flask
+
+from worker.schedule import beat_schedule
+
+# Longer than any countdown or retry backoff we use (retry_backoff_max is 600 s), so the Redis
+# transport never hands an unacknowledged task to a second worker while the first still runs it.
+VISIBILITY_TIMEOUT = 3600
+TASK_TIME_LIMIT = 900
+
+
+def _transport_options(broker_url: str) -> dict:
+    options: dict = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    if broker_url.startswith(("redis://", "rediss://")):
+        # A Redis that is down or unreachable answers within seconds, never hangs a caller.
+        options.update(socket_connect_timeout=2, socket_timeout=10)
+    return options
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -18,21 +36,35 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
+    broker_url = settings.broker_url
     celery = Celery(app.name, task_cls=FlaskTask)
     celery.conf.update(
-        broker_url=settings.broker_url,
+        broker_url=broker_url,
         task_ignore_result=True,
         result_backend=None,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        task_time_limit=TASK_TIME_LIMIT,
         broker_connection_retry_on_startup=True,
-        # Longer than any countdown we use, so an unacknowledged task is not redelivered early.
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_connection_timeout=2,
+        broker_transport_options=_transport_options(broker_url),
+        beat_schedule=beat_schedule(settings),
+        # With celery-redbeat (`beat -S redbeat.RedBeatScheduler`) only one beat runs: its lock is in Redis.
+        redbeat_redis_url=settings.REDIS_URL or (broker_url if broker_url.startswith("redis") else None),
         timezone=settings.TIMEZONE,
         enable_utc=True,
         include=["worker.tasks"],
     )
     celery.set_default()
     app.extensions["celery"] = celery
+
+    @worker_process_init.connect(weak=False)
+    def _fresh_pool(**_kwargs) -> None:
+        # A forked worker process must not share the parent's database connections.
+        from service.extensions import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)
+
     return celery

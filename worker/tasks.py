@@ -1,5 +1,59 @@
-"""Thin tasks with fixed names: they take ids and call services."""
+"""Thin tasks with fixed names: they take ids (or nothing), call a service and report counts.
+
+Every task is idempotent: the outbox claims rows, reminders are keyed by their due moment, a
+campaign exists once per plan and quarter. Running one twice, or two at once, does no harm.
+`as_of` (an ISO datetime with a zone) runs the sweep as of another moment, e.g. a missed one.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
+from sqlalchemy.exc import OperationalError
+
+from service.notifications import service as outbox
+from service.notifications.reminders import sweep as run_sweep
+from service.progress import service as progress
+from worker.schedule import CLOSE_CAMPAIGN, DELIVER_OUTBOX, OPEN_DUE_CAMPAIGNS, SWEEP
+
+# A database that is briefly away (restart, lock timeout) is retried with backoff and jitter.
+RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
+MAX_BATCHES = 20  # per run; beat's next run takes the rest
+
+
+def _moment(as_of: str | None) -> datetime | None:
+    if not as_of:
+        return None
+    moment = datetime.fromisoformat(as_of)
+    if moment.tzinfo is None:
+        raise ValueError("as_of needs a time zone, e.g. 2024-04-02T09:00:00+03:00")
+    return moment
+
+
+@shared_task(name=DELIVER_OUTBOX, **RETRY)
+def deliver_outbox() -> dict:
+    totals = {"claimed": 0, "sent": 0, "retrying": 0, "failed": 0}
+    for _ in range(MAX_BATCHES):
+        report = outbox.deliver_due()
+        for key in totals:
+            totals[key] += getattr(report, key)
+        if report.claimed == 0 or report.sent == 0:
+            break  # nothing more due, or the server refuses everything: do not spin
+    return totals
+
+
+@shared_task(name=SWEEP, **RETRY)
+def sweep(as_of: str | None = None) -> dict:
+    report = run_sweep(now=_moment(as_of))
+    return {"queued": report.queued, "closed_campaigns": report.closed_campaigns}
+
+
+@shared_task(name=OPEN_DUE_CAMPAIGNS, **RETRY)
+def open_due_campaigns(as_of: str | None = None) -> list[int]:
+    return [campaign.id for campaign in progress.open_due_campaigns(now=_moment(as_of))]
+
+
+@shared_task(name=CLOSE_CAMPAIGN, **RETRY)
+def close_campaign(campaign_id: int, as_of: str | None = None) -> int:
+    return progress.close_campaign(campaign_id=campaign_id, now=_moment(as_of)).id

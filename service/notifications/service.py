@@ -1,18 +1,42 @@
-"""Queueing notifications in the outbox, in the transaction of the change that causes them."""
+"""The outbox: messages are rows written in the transaction of the change that causes them; the
+worker claims due rows, sends them and marks them sent, retrying with backoff until they are
+sent or visibly failed.
+
+The one window in which a message can go out twice: the SMTP server accepted it and the worker
+died before committing "sent". The row's claim then expires and it is sent again (with the same
+Message-ID). Nothing is ever lost: a row leaves "pending" only as "sent" or "failed".
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import logging
+import math
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.common import settings
+from service.db import utcnow
+from service.errors import GoalflowError, forbidden, not_found
 from service.extensions import db
+from service.notifications import mailer
 from service.notifications.messages import render
-from service.notifications.models import Attachment, Notification
-from service.org.models import User
+from service.notifications.models import FAILED, PENDING, SENT, Attachment, Notification
+from service.org.models import Role, User
+from service.uow import transaction
+
+log = logging.getLogger(__name__)
+
+SENDING = "sending"  # claimed by a worker until next_attempt_at (the claim's expiry)
+STATUSES = (PENDING, SENDING, SENT, FAILED)
+DELIVER_TASK = "goalflow.deliver_outbox"
+MAX_PER_PAGE = 200
 
 
 def message_key(recipient: str, subject_ref: str, kind: str, due_moment: datetime | str | None) -> str:
@@ -39,6 +63,7 @@ def enqueue(
         return None
     lang = recipient.locale if recipient.locale in ("bg", "en") else "bg"
     link = settings().BASE_URL.rstrip("/") + path
+    params = {**params, "on_behalf": params.get("on_behalf") or (on_behalf_of.name if on_behalf_of else "")}
     subject, text, html = render(kind, lang, params, link)
     note = Notification(
         key=key,
@@ -47,7 +72,7 @@ def enqueue(
         on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
         email=recipient.email,
         locale=lang,
-        subject=subject,
+        subject=subject[:300],
         body_text=text,
         body_html=html,
         link=link,
@@ -62,4 +87,258 @@ def enqueue(
             db.session.add(note)
     except IntegrityError:  # the unique key won the race: the message is queued already
         return None
+    db.session.info["outbox_queued"] = True
     return note
+
+
+# -- nudging the worker after a commit --------------------------------------------------------
+
+_kick_running = threading.Lock()
+
+
+@event.listens_for(db.session, "after_commit")
+def _after_commit(session) -> None:
+    if session.info.pop("outbox_queued", False):
+        kick()
+
+
+@event.listens_for(db.session, "after_soft_rollback")
+def _after_rollback(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the outer transaction: its messages are gone
+        session.info.pop("outbox_queued", None)
+
+
+def kick() -> None:
+    """Ask the worker to deliver now. Best effort and off the request's thread: a broker that
+    is down or slow never delays or fails the user's action; beat delivers the rows anyway."""
+    try:
+        if not settings().OUTBOX_KICK:
+            return
+        celery = current_app.extensions["celery"]
+    except (RuntimeError, KeyError):  # no app context or no worker configured
+        return
+    if not _kick_running.acquire(blocking=False):
+        return  # a nudge is on its way already
+
+    def send() -> None:
+        try:
+            celery.send_task(DELIVER_TASK, retry=False, ignore_result=True)
+        except Exception as exc:  # the broker is down: beat will pick the rows up
+            log.info("outbox nudge not sent: %s", exc)
+        finally:
+            _kick_running.release()
+
+    threading.Thread(target=send, name="outbox-kick", daemon=True).start()
+
+
+# -- delivery -------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    ids: list[int] = field(default_factory=list)
+
+
+def _due(now: datetime):
+    """Pending rows whose time has come, and claims whose worker did not finish in time."""
+    return (
+        Notification.status.in_((PENDING, SENDING)),
+        Notification.next_attempt_at <= now,
+        Notification.attempts < settings().MAIL_MAX_ATTEMPTS,
+    )
+
+
+def claim(*, now: datetime | None = None, limit: int | None = None) -> list[int]:
+    """Claim due rows for this worker, in one statement, so that concurrent workers never share
+    a row: PostgreSQL skips rows another worker has locked (FOR UPDATE SKIP LOCKED); SQLite
+    runs one writer at a time and the UPDATE re-checks each row's status as it claims it."""
+    s = settings()
+    now = now or utcnow()
+    candidates = (
+        select(Notification.id)
+        .where(*_due(now))
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit or s.OUTBOX_BATCH_SIZE)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(Notification)
+        .where(Notification.id.in_(candidates), *_due(now))
+        .values(
+            status=SENDING,
+            next_attempt_at=now + timedelta(seconds=s.MAIL_CLAIM_SECONDS),
+            attempts=Notification.attempts + 1,
+        )
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    )
+    with transaction():
+        ids = sorted(db.session.scalars(statement))
+    return ids
+
+
+def _give_up_abandoned(now: datetime) -> int:
+    """Claims that ran out on their last attempt (the worker died each time) end as failed."""
+    statement = (
+        update(Notification)
+        .where(
+            Notification.status == SENDING,
+            Notification.next_attempt_at <= now,
+            Notification.attempts >= settings().MAIL_MAX_ATTEMPTS,
+        )
+        .values(status=FAILED, last_error="the worker stopped while delivering this message")
+        .execution_options(synchronize_session=False)
+    )
+    with transaction():
+        return db.session.execute(statement).rowcount or 0
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """Exponential backoff with jitter, so that many failed rows do not all return at once."""
+    s = settings()
+    base = min(s.MAIL_RETRY_MAX_SECONDS, s.MAIL_RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0))
+    return timedelta(seconds=math.ceil(base * random.uniform(0.75, 1.25)))
+
+
+def _record_failure(note: Notification, exc: Exception, now: datetime) -> str:
+    note.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if note.attempts >= settings().MAIL_MAX_ATTEMPTS:
+        note.status = FAILED
+        log.warning("notification %s failed for good after %s attempts: %s", note.id, note.attempts, note.last_error)
+    else:
+        note.status = PENDING
+        note.next_attempt_at = now + retry_delay(note.attempts)
+    return note.status
+
+
+def _send_one(note_id: int, transport: mailer.Transport, report: DeliveryReport) -> None:
+    with transaction():
+        note = db.session.get(Notification, note_id, populate_existing=True)
+        if note is None or note.status != SENDING:
+            return
+        try:
+            transport.send(note, mailer.build_message(note, settings()))
+        except Exception as exc:  # any refusal or outage: retried later, never lost
+            outcome = _record_failure(note, exc, utcnow())
+            report.failed += outcome == FAILED
+            report.retrying += outcome == PENDING
+            return
+        note.status, note.sent_at, note.last_error = SENT, utcnow(), ""
+        report.sent += 1
+
+
+def deliver_due(*, now: datetime | None = None, limit: int | None = None) -> DeliveryReport:
+    """Claim a batch of due messages and send them, committing each one's outcome at once."""
+    now = now or utcnow()
+    _give_up_abandoned(now)
+    ids = claim(now=now, limit=limit)
+    report = DeliveryReport(claimed=len(ids), ids=ids)
+    if not ids:
+        return report
+    with mailer.transport(settings()) as transport:
+        for note_id in ids:
+            _send_one(note_id, transport, report)
+    return report
+
+
+def backlog() -> int:
+    """Messages not yet sent (pending or being sent)."""
+    return db.session.scalar(
+        select(func.count()).select_from(Notification).where(Notification.status.in_((PENDING, SENDING)))
+    )
+
+
+# -- reading and operating the outbox -------------------------------------------------------
+
+
+@dataclass
+class OutboxPage:
+    items: list[Notification]
+    total: int
+    page: int
+    per_page: int
+    counts: dict[str, int]
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+@dataclass
+class MessageView:
+    notification: Notification
+    text: str
+    html: str
+    attachments: list[tuple[int, str, str, int]]  # (id, filename, content type, size in bytes)
+    eml: bytes  # the message as delivered (embedded mode: the .eml file) or as it will be
+
+
+def _check_admin(actor: User | None) -> None:
+    if actor is not None and not actor.has_role(Role.ADMIN):
+        raise forbidden()
+
+
+def list_outbox(
+    *, status: str | None = None, page: int = 1, per_page: int = 50, actor: User | None = None
+) -> OutboxPage:
+    """The outbox, newest first, optionally of one status. With `actor`, only an admin may look."""
+    _check_admin(actor)
+    if status not in (None, "", *STATUSES):
+        raise GoalflowError("invalid_input", fields={"status": f"one of {', '.join(STATUSES)}"})
+    page, per_page = max(1, int(page)), min(max(1, int(per_page)), MAX_PER_PAGE)
+    query = select(Notification)
+    if status:
+        query = query.where(Notification.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    items = db.session.scalars(
+        query.order_by(Notification.created_at.desc(), Notification.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    counts = dict(db.session.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
+    return OutboxPage(list(items), total, page, per_page, {s: counts.get(s, 0) for s in STATUSES})
+
+
+def read_message(message_id: int, *, actor: User | None = None) -> MessageView:
+    _check_admin(actor)
+    note = db.session.get(Notification, message_id)
+    if note is None:
+        raise not_found()
+    eml = mailer.read_eml(note, settings()) or mailer.build_message(note, settings()).as_bytes()
+    return MessageView(
+        notification=note,
+        text=note.body_text,
+        html=note.body_html,
+        attachments=[(a.id, a.filename, a.content_type, len(a.data)) for a in note.attachments],
+        eml=eml,
+    )
+
+
+def read_attachment(message_id: int, attachment_id: int, *, actor: User | None = None) -> Attachment:
+    _check_admin(actor)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.notification_id != message_id:
+        raise not_found()
+    return attachment
+
+
+def retry_failed(*, ids: list[int] | None = None, actor: User | None = None) -> int:
+    """Give failed messages (all, or these) a fresh set of attempts. Returns how many."""
+    _check_admin(actor)
+    statement = (
+        update(Notification)
+        .where(Notification.status == FAILED)
+        .values(status=PENDING, attempts=0, next_attempt_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if ids is not None:
+        statement = statement.where(Notification.id.in_(ids))
+    with transaction():
+        count = db.session.execute(statement).rowcount or 0
+        if count:
+            db.session.info["outbox_queued"] = True
+    return count
