@@ -377,7 +377,9 @@ class ProdLocal:
             if port:
                 return http_status(f"http://127.0.0.1:{port}/metrics") == 200
             return " ready." in child.log_text()
-        return "beat: Starting" in child.log_text() or "Starting..." in child.log_text()
+        if "redbeat.RedBeatScheduler" in child.command:  # ready once it holds the one beat lock
+            return "beat: Acquired lock" in child.log_text()
+        return "beat: Starting" in child.log_text()
 
     def _create_database(self) -> None:
         import psycopg
