@@ -104,17 +104,18 @@ def subject_path(req) -> str:
     return subjects.kind(req.subject_type).path(subjects.load(req.subject_type, req.subject_id))
 
 
-@bp.app_context_processor
-def words() -> dict:
-    return {
-        "role_name": lambda code: _word(ROLES, code),
-        "stage_status": lambda code: _word(STAGE_STATUSES, code),
-        "slot_status": lambda code: _word(SLOT_STATUSES, code),
-        "request_status": lambda code: _word(REQUEST_STATUSES, code),
-        "risk_name": lambda code: _word(RISKS, code),
-        "outbox_status": lambda code: _word(OUTBOX_STATUSES, code),
-        "unit_kind": lambda code: _word(UNIT_KINDS, code),
-        "progress_enabled": progress_enabled,
-        "transition_label": transition_label,
-        "subject_path": subject_path,
-    }
+@bp.record_once
+def _globals(state) -> None:
+    """Words for codes, usable in every template and macro (macros do not see context processors)."""
+    state.app.jinja_env.globals.update(
+        role_name=lambda code: _word(ROLES, code),
+        stage_status=lambda code: _word(STAGE_STATUSES, code),
+        slot_status=lambda code: _word(SLOT_STATUSES, code),
+        request_status=lambda code: _word(REQUEST_STATUSES, code),
+        risk_name=lambda code: _word(RISKS, code),
+        outbox_status=lambda code: _word(OUTBOX_STATUSES, code),
+        unit_kind=lambda code: _word(UNIT_KINDS, code),
+        progress_enabled=progress_enabled,
+        transition_label=transition_label,
+        subject_path=subject_path,
+    )

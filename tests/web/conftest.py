@@ -7,6 +7,7 @@ a plan open for reporting, as in the shared `world` fixture.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -101,6 +102,7 @@ def server(web_app):
     """A real HTTP server (werkzeug, threaded) on a free port of the loopback interface."""
     from werkzeug.serving import make_server
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the failures
     srv = make_server("127.0.0.1", 0, web_app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
@@ -142,7 +144,9 @@ def new_page(browser, server):
         contexts.append(context)
         page = context.new_page()
         page.problems = []
-        page.on("console", lambda msg: page.problems.append(msg.text) if msg.type == "error" else None)
+        # Script errors and CSP refusals; a 4xx answer to a refused form is expected, not a problem.
+        page.on("console", lambda msg: page.problems.append(msg.text)
+                if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
         page.on("pageerror", lambda exc: page.problems.append(str(exc)))
         return page
 
