@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.login_view = "web.login"
     login_manager.session_protection = "basic"
     csrf.init_app(app)
+    from service.auth.limits import init_limiter
+
+    init_limiter(app, settings)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     Talisman(
@@ -66,10 +69,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return None
-        if request.authorization is not None or via_token():
+        if request.path.startswith("/api/"):
+            # The API authenticates a call that has an Authorization header by its token alone, never by
+            # the cookie (service/api/common.py); with no signed-in session there is no ambient authority.
+            if request.headers.get("Authorization") or not current_user.is_authenticated:
+                return None
+        elif via_token():
             return None  # bearer-token calls carry no ambient authority: no CSRF risk
-        if request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer "):
-            return None
         csrf.protect()
         return None
 

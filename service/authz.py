@@ -112,3 +112,45 @@ def viewer(user: User, today: date) -> Viewer:
     for person in people:
         units |= unit_scope(person, Role.HEAD, Role.EXPERT)
     return Viewer(user.administration_id, False, frozenset(units))
+
+
+# -- managing the organisation and preparing the plan ------------------------------------------
+
+
+def manages(user: User, administration_id: int | None) -> bool:
+    """An administrator manages people and units of their administration (and decides nothing).
+
+    An administrator with no administration of their own is the installation's: they manage all.
+    """
+    if not user.active or not user.has_role(Role.ADMIN):
+        return False
+    return user.administration_id is None or user.administration_id == administration_id
+
+
+def may_prepare_goal(user: User, administration_id: int, unit_ids: set[int]) -> bool:
+    """Who drafts a goal of the plan: the chief secretary, or a head or expert of every unit it names."""
+    if user.administration_id != administration_id or not user.active:
+        return False
+    if user.has_role(Role.CHIEF_SECRETARY):
+        return True
+    scope = unit_scope(user, Role.HEAD, Role.EXPERT)
+    return bool(unit_ids) and unit_ids <= scope
+
+
+def may_edit_goal(user: User, administration_id: int, unit_ids: set[int]) -> bool:
+    """Editing a drafted goal: the chief secretary, or a head or expert of one of its units."""
+    if user.administration_id != administration_id or not user.active:
+        return False
+    return user.has_role(Role.CHIEF_SECRETARY) or bool(unit_scope(user, Role.HEAD, Role.EXPERT) & unit_ids)
+
+
+def reads_only(user: User) -> bool:
+    """An observer (and someone with no role at all) reads; they change nothing."""
+    return all(r.role == Role.OBSERVER for r in user.roles)
+
+
+def may_name_substitute(actor: User, absent: User) -> bool:
+    """People name their own substitutes; an administrator may do it for anyone they manage."""
+    if manages(actor, absent.administration_id):
+        return True
+    return actor.id == absent.id and actor.active and not reads_only(actor)

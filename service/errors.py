@@ -99,6 +99,23 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     ),
     "invalid_credentials": (401, "Грешен имейл или парола.", "Wrong email or password."),
     "unsupported_media_type": (415, "Изпратете JSON (Content-Type: application/json).", "Send JSON (Content-Type: application/json)."),
+    # Importing a document (service/goals/documents.py); the file problems keep the document layer's codes.
+    "plan_not_importable": (
+        409,
+        "Планът за {year} г. е „{state_bg}“: документ се внася в проект на план, а отчет – и в план в отчитане.",
+        "The plan for {year} is '{state}': a document is imported into a draft plan, a report also into a plan being reported on.",
+    ),
+    "import_new_goals": (
+        409,
+        "Утвърденият план няма цели с номера {numbers}: нови цели се добавят само в проект на план.",
+        "The adopted plan has no goals numbered {numbers}: new goals are added only to a draft plan.",
+    ),
+    "empty": (422, "{detail}", "{detail}"),
+    "not_a_table": (422, "{detail}", "{detail}"),
+    "encoding": (422, "{detail}", "{detail}"),
+    "too_large": (413, "{detail}", "{detail}"),
+    "zip_bomb": (413, "{detail}", "{detail}"),
+    "unsupported": (415, "{detail}", "{detail}"),
 }
 
 

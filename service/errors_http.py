@@ -36,6 +36,49 @@ def problem(status: int, code: str, title: str, detail: str, fields: dict | None
     return response
 
 
+# Statuses that mean the same as a domain error answer with the domain error's code and words.
+SAME_AS_DOMAIN = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 422: "invalid_input"}
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+def _field_messages(exc: HTTPException) -> dict | None:
+    """webargs reports {location: {field: [messages]}}; clients want {field: [messages]}."""
+    messages = (getattr(exc, "data", None) or {}).get("messages")
+    if not isinstance(messages, dict):
+        return None
+    fields: dict = {}
+    for location, found in messages.items():
+        if isinstance(found, dict):
+            for name, text in found.items():
+                fields[name if name not in fields else f"{location}.{name}"] = text
+        else:
+            fields[location] = found
+    return fields or None
+
+
+def http_problem(exc: HTTPException):
+    """Any HTTP error (routing, webargs validation, CSRF, size and rate limits) as a problem document."""
+    from flask_wtf.csrf import CSRFError
+
+    status = exc.code or 500
+    code = SAME_AS_DOMAIN.get(status) or (exc.name or "error").lower().replace(" ", "_")
+    detail = exc.description or exc.name
+    if isinstance(exc, CSRFError):
+        code = "csrf_failed"
+    elif code in SAME_AS_DOMAIN.values():
+        detail = GoalflowError(code).message(_lang())
+    response = problem(status, code, exc.name, detail, _field_messages(exc))
+    headers = dict(exc.get_headers())
+    for name in KEPT_HEADERS:
+        if headers.get(name):
+            response.headers[name] = headers[name]
+    if exc.response is not None:  # e.g. Flask-Limiter's 429 carries its own Retry-After
+        for name in KEPT_HEADERS:
+            if exc.response.headers.get(name):
+                response.headers[name] = exc.response.headers[name]
+    return response
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(GoalflowError)
     def on_domain_error(exc: GoalflowError):
@@ -47,9 +90,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def on_http_error(exc: HTTPException):
         if wants_problem():
-            code = (exc.name or "error").lower().replace(" ", "_")
-            fields = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
-            return problem(exc.code or 500, code, exc.name, exc.description or exc.name, fields)
+            return http_problem(exc)
         return render_template("error.html", status=exc.code, message=exc.description), exc.code
 
     @app.errorhandler(Exception)

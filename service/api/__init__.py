@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1, described by OpenAPI at /api/openapi.json."""
+"""The JSON API under /api/v1, described by OpenAPI at /api/openapi.json and shown at /api/docs."""
 
 from __future__ import annotations
 

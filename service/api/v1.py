@@ -1,7 +1,43 @@
-"""The JSON API, version 1."""
+"""The JSON API, version 1: its blueprints, the OpenAPI document and who may call it."""
+
+from __future__ import annotations
 
 from flask import Flask
 
+from service.api import approvals, auth, docs, goals, org
+from service.api.common import GoalflowApi, authenticate
+
+BLUEPRINTS = (auth.bp, org.bp, goals.bp, approvals.bp)
+for _bp in BLUEPRINTS:  # once, at import: a blueprint serves every app made in this process
+    _bp.before_request(authenticate)
+
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A personal token from POST /api/v1/auth/tokens"},
+    "cookieAuth": {
+        "type": "apiKey", "in": "cookie", "name": "session",
+        "description": "A browser session; every change also needs the X-CSRFToken header (GET /api/v1/me gives it)",
+    },
+}
+
 
 def register(app: Flask) -> None:
-    """Registers the API blueprints."""
+    app.config.update(
+        API_TITLE="goalflow",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "The annual goals of a regional administration: plans, goals, approvals and their history. "
+                "Errors are application/problem+json (RFC 9457).",
+            },
+            "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+            "components": {"securitySchemes": SECURITY_SCHEMES},
+        },
+    )
+    api = GoalflowApi(app)
+    for bp in BLUEPRINTS:
+        api.register_blueprint(bp)
+    app.register_blueprint(docs.bp)
+    app.extensions["goalflow_api"] = api

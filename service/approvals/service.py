@@ -474,3 +474,29 @@ def _notify_goal_units(request: TransitionRequest, goal, before_state: str) -> N
             path=f"/goals/{goal.id}",
             due_moment=f"request:{request.id}",
         )
+
+
+def visible_requests(actor: User, *, status: str | None = None, now: datetime | None = None) -> list[TransitionRequest]:
+    """Requests on objects this person may see, newest first; `status` narrows them."""
+    if actor.administration_id is None:
+        return []
+    query = select(TransitionRequest).where(TransitionRequest.administration_id == actor.administration_id)
+    if status:
+        query = query.where(TransitionRequest.status == status)
+    viewer = authz.viewer(actor, local_today(now))
+    result = []
+    for request in db.session.scalars(query.order_by(TransitionRequest.created_at.desc(), TransitionRequest.id.desc())):
+        subject = subjects.load(request.subject_type, request.subject_id)
+        k = subjects.kind(request.subject_type)
+        if subject is not None and viewer.sees(k.administration_id(subject), k.unit_ids(subject)):
+            result.append(request)
+    return result
+
+
+def get_request(actor: User, request_id: int, *, now: datetime | None = None) -> TransitionRequest:
+    """The request if its object is visible to `actor`; otherwise 404."""
+    request = db.session.get(TransitionRequest, request_id)
+    if request is None:
+        raise not_found()
+    visible_subject(actor, request.subject_type, request.subject_id, now=now)
+    return request

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from service.audit.models import ChainHead, Event
 from service.db import utcnow
@@ -140,3 +140,12 @@ def verify(chain_id: int | None = None) -> ChainReport:
                 False, checked, head.chain_id, expected_seq, None, "the chain ends before its recorded last event"
             )
     return ChainReport(True, checked)
+
+
+def history(subject_type: str, subject_id: int) -> Select:
+    """The events of one object, oldest first (the caller has checked that it may be seen)."""
+    return (
+        select(Event)
+        .where(Event.subject_type == subject_type, Event.subject_id == subject_id)
+        .order_by(Event.chain_id, Event.seq)
+    )

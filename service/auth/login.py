@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import g, request, session
+from flask_login import current_user, logout_user
 
 from service.auth.service import user_for_token
 from service.common import settings
@@ -57,3 +58,17 @@ def is_fresh() -> bool:
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def sign_out() -> None:
+    """End this browser session for good.
+
+    The session lives in a signed cookie on the client, so forgetting it here is not enough: a copy
+    replayed later would still be valid. Moving the person's session generation on makes every
+    cookie issued before dead (their other browsers sign in again too).
+    """
+    from service.org.service import end_sessions
+
+    if current_user.is_authenticated and not via_token():
+        end_sessions(user=current_user._get_current_object())
+    logout_user()

@@ -223,3 +223,111 @@ def preview_plan_document(document, *, administration: Administration) -> Import
     except _DryRunDone as done:
         return done.result
     raise AssertionError("unreachable")
+
+
+# -- drafting goals (while the plan is a draft) --------------------------------------------------
+
+GOAL_FIELDS = (
+    "title", "strategic_documents", "strategic_goal", "strategic_indicator", "financing_amount",
+    "financing_source", "financing_not_applicable", "progress_note", "deadline",
+)
+INDICATOR_FIELDS = ("name", "unit", "baseline", "baseline_text", "target", "target_text")
+ACTIVITY_FIELDS = ("title", "deadline", "done")
+
+
+def _require_draft(plan: Plan) -> None:
+    if plan.state != workflow_for("plan").initial:
+        raise GoalflowError("plan_not_draft")
+
+
+def _units(administration_id: int, unit_ids: list[int]) -> list[Unit]:
+    if not unit_ids:
+        raise GoalflowError("invalid_input", fields={"unit_ids": "a goal needs at least one responsible unit"})
+    units = db.session.scalars(
+        select(Unit).where(Unit.id.in_(unit_ids), Unit.administration_id == administration_id).order_by(Unit.id)
+    ).all()
+    if len(units) != len(set(unit_ids)):
+        raise GoalflowError("invalid_input", fields={"unit_ids": "no such unit in this administration"})
+    return list(units)
+
+
+def _goal_state(goal: Goal) -> dict:
+    return {
+        **{name: getattr(goal, name) for name in GOAL_FIELDS},
+        "units": sorted(goal.unit_ids),
+        "indicators": [{name: getattr(i, name) for name in INDICATOR_FIELDS} for i in goal.indicators],
+        "activities": [{name: getattr(a, name) for name in ACTIVITY_FIELDS} for a in goal.activities],
+        "version": goal.version,
+    }
+
+
+def _apply_changes(goal: Goal, changes: dict, units: list[Unit] | None) -> None:
+    for name in GOAL_FIELDS:
+        if name in changes:
+            setattr(goal, name, changes[name])
+    if units is not None:
+        goal.units = units
+    if "indicators" in changes:  # the list replaces the old one, in the order given
+        goal.indicators = [
+            Indicator(position=i, **{k: v for k, v in item.items() if k in INDICATOR_FIELDS})
+            for i, item in enumerate(changes["indicators"])
+        ]
+    if "activities" in changes:
+        goal.activities = [
+            Activity(position=i, **{k: v for k, v in item.items() if k in ACTIVITY_FIELDS})
+            for i, item in enumerate(changes["activities"])
+        ]
+
+
+def create_goal(*, actor: User, plan_id: int, number: int, changes: dict, now: datetime | None = None) -> Goal:
+    """A new goal in a draft plan, by the chief secretary or by the heads and experts of its units."""
+    now = now or utcnow()
+    with transaction():
+        plan = get_plan(actor, plan_id)
+        units = _units(plan.administration_id, list(changes.get("unit_ids") or []))
+        if not authz.may_prepare_goal(actor, plan.administration_id, {u.id for u in units}):
+            raise GoalflowError("forbidden")
+        _require_draft(plan)
+        if db.session.scalar(select(Goal.id).where(Goal.plan_id == plan.id, Goal.number == number)):
+            raise GoalflowError("duplicate", what=f"goal {number}")
+        goal = Goal(
+            plan=plan, number=number, title="", state=workflow_for("goal").initial,
+            financing_currency=plan.currency,
+        )
+        _apply_changes(goal, changes, units)
+        db.session.add(goal)
+        db.session.flush()
+        audit.record(
+            chain_id=plan.administration_id, action="goal_created", subject_type="goal", subject_id=goal.id,
+            actor_id=actor.id, after={"number": number, **_goal_state(goal)}, at=now,
+        )
+    return goal
+
+
+def update_goal(
+    *, actor: User, goal_id: int, changes: dict, expected_version: int | None, now: datetime | None = None
+) -> Goal:
+    """Change a drafted goal: its fields, and (replacing them whole) its units, indicators and activities."""
+    now = now or utcnow()
+    with transaction():
+        goal = get_goal(actor, goal_id, now=now)
+        admin_id = goal.plan.administration_id
+        if not authz.may_edit_goal(actor, admin_id, goal.unit_ids):
+            raise GoalflowError("forbidden")
+        _require_draft(goal.plan)
+        if expected_version is not None and expected_version != goal.version:
+            raise GoalflowError("stale_version", expected=expected_version, actual=goal.version)
+        units = None
+        if "unit_ids" in changes:
+            units = _units(admin_id, list(changes["unit_ids"] or []))
+            if not authz.may_edit_goal(actor, admin_id, {u.id for u in units}):
+                raise GoalflowError("forbidden")  # nobody hands a goal over to units that are not theirs alone
+        before = _goal_state(goal)
+        _apply_changes(goal, changes, units)
+        goal.updated_at = now  # the row itself changes, so the version moves even when only the lists did
+        db.session.flush()
+        audit.record(
+            chain_id=admin_id, action="goal_edited", subject_type="goal", subject_id=goal.id,
+            actor_id=actor.id, before=before, after=_goal_state(goal), at=now,
+        )
+    return goal

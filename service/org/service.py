@@ -7,8 +7,9 @@ from datetime import date, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
+from service import authz
 from service.audit import service as audit
 from service.common import local_today, settings
 from service.db import utcnow
@@ -43,6 +44,8 @@ def _slugify(name: str) -> str:
 
 
 def create_administration(*, name: str, slug: str | None = None, actor: User | None = None) -> Administration:
+    if actor is not None and not authz.manages(actor, None):
+        raise GoalflowError("forbidden")  # only the installation's administrator adds administrations
     with transaction():
         slug = slug or _slugify(name)
         if db.session.scalar(select(Administration.id).where(Administration.slug == slug)):
@@ -66,6 +69,8 @@ def create_unit(
     *, administration: Administration, code: str, name: str, kind: str = "directorate",
     parent: Unit | None = None, actor: User | None = None,
 ) -> Unit:
+    if actor is not None and not authz.manages(actor, administration.id):
+        raise GoalflowError("forbidden")
     code, name = code.strip(), name.strip()
     if not code or not name:
         raise GoalflowError("invalid_input", fields={"code" if not code else "name": "required"})
@@ -99,6 +104,8 @@ def create_user(
     locale: str = "bg",
     actor: User | None = None,
 ) -> User:
+    if actor is not None and not authz.manages(actor, administration.id if administration else None):
+        raise GoalflowError("forbidden")
     email = email.strip().lower()
     problems = {}
     if not EMAIL.match(email):
@@ -139,12 +146,16 @@ def _add_role(user: User, role: Role, unit: Unit | None) -> None:
         raise GoalflowError("invalid_input", fields={"unit": f"the role {role} needs a unit"})
     if role not in UNIT_ROLES and unit is not None:
         raise GoalflowError("invalid_input", fields={"unit": f"the role {role} holds for the whole administration"})
-    if unit is not None and unit.administration_id != user.administration_id:
+    # A new person has no administration_id until flushed: read it through the relationship.
+    admin_id = user.administration.id if user.administration is not None else user.administration_id
+    if unit is not None and unit.administration_id != admin_id:
         raise GoalflowError("invalid_input", fields={"unit": "the unit belongs to another administration"})
     user.roles.append(RoleAssignment(role=role, unit=unit))
 
 
 def assign_role(*, user: User, role: Role, unit: Unit | None, actor: User | None = None) -> None:
+    if actor is not None and not authz.manages(actor, user.administration_id):
+        raise GoalflowError("forbidden")
     with transaction():
         if any(r.role == role and r.unit_id == (unit.id if unit else None) for r in user.roles):
             raise GoalflowError("duplicate", what=f"{role}")
@@ -213,7 +224,7 @@ def name_substitute(
         why = "the substitute's account is disabled"
     if why:
         raise GoalflowError("invalid_substitute", why=why)
-    if actor.id != absent.id and not actor.has_role(Role.ADMIN):
+    if not authz.may_name_substitute(actor, absent):
         raise GoalflowError("forbidden")
     with transaction():
         sub = Substitution(
@@ -245,7 +256,7 @@ def name_substitute(
 
 
 def cancel_substitute(*, substitution: Substitution, actor: User) -> None:
-    if actor.id != substitution.absent_id and not actor.has_role(Role.ADMIN):
+    if not authz.may_name_substitute(actor, substitution.absent):
         raise GoalflowError("forbidden")
     with transaction():
         substitution.cancelled = True
@@ -269,3 +280,158 @@ def user_by_email(email: str) -> User | None:
 
 def unit_by_code(administration: Administration, code: str) -> Unit | None:
     return db.session.scalar(select(Unit).where(Unit.administration_id == administration.id, Unit.code == code))
+
+
+# -- reading and managing, as a person may ----------------------------------------------------
+
+
+def _same_administration(actor: User, administration_id: int | None) -> bool:
+    if actor.administration_id is None:
+        return authz.manages(actor, None)
+    return actor.administration_id == administration_id
+
+
+def list_administrations(actor: User) -> Select:
+    query = select(Administration).order_by(Administration.id)
+    if authz.manages(actor, None) and actor.administration_id is None:
+        return query
+    return query.where(Administration.id == actor.administration_id)
+
+
+def get_administration(actor: User, administration_id: int) -> Administration:
+    admin = db.session.get(Administration, administration_id)
+    if admin is None or not _same_administration(actor, admin.id):
+        raise GoalflowError("not_found")
+    return admin
+
+
+def rename_administration(*, actor: User, administration_id: int, name: str) -> Administration:
+    with transaction():
+        admin = get_administration(actor, administration_id)
+        if not authz.manages(actor, admin.id):
+            raise GoalflowError("forbidden")
+        before = {"name": admin.name}
+        admin.name = name.strip()
+        audit.record(
+            chain_id=admin.id, action="administration_renamed", subject_type="administration", subject_id=admin.id,
+            actor_id=actor.id, before=before, after={"name": admin.name},
+        )
+    return admin
+
+
+def list_units(actor: User, *, administration_id: int | None = None) -> Select:
+    query = select(Unit).order_by(Unit.administration_id, Unit.id)
+    if administration_id is not None:
+        query = query.where(Unit.administration_id == administration_id)
+    if authz.manages(actor, None) and actor.administration_id is None:
+        return query
+    return query.where(Unit.administration_id == actor.administration_id)
+
+
+def get_unit(actor: User, unit_id: int) -> Unit:
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or not _same_administration(actor, unit.administration_id):
+        raise GoalflowError("not_found")
+    return unit
+
+
+def update_unit(*, actor: User, unit_id: int, changes: dict) -> Unit:
+    """Rename, recode or move a unit; only its administration's administrator may."""
+    with transaction():
+        unit = get_unit(actor, unit_id)
+        if not authz.manages(actor, unit.administration_id):
+            raise GoalflowError("forbidden")
+        before = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent": unit.parent_id}
+        if "parent_id" in changes:
+            parent = get_unit(actor, changes["parent_id"]) if changes["parent_id"] is not None else None
+            if parent is not None and (parent.administration_id != unit.administration_id or _below(parent, unit)):
+                raise GoalflowError("invalid_input", fields={"parent_id": "not a unit this one can sit under"})
+            unit.parent = parent
+        for name in ("code", "name", "kind"):
+            if name in changes:
+                setattr(unit, name, changes[name].strip())
+        db.session.flush()
+        audit.record(
+            chain_id=unit.administration_id, action="unit_changed", subject_type="unit", subject_id=unit.id,
+            actor_id=actor.id, before=before,
+            after={"code": unit.code, "name": unit.name, "kind": unit.kind, "parent": unit.parent_id},
+        )
+    return unit
+
+
+def _below(candidate: Unit, unit: Unit) -> bool:
+    """Is `candidate` the unit itself or one of its departments (a unit cannot sit under itself)?"""
+    node: Unit | None = candidate
+    while node is not None:
+        if node.id == unit.id:
+            return True
+        node = node.parent
+    return False
+
+
+def list_users(actor: User) -> Select:
+    """The administration's people: a directory everyone in it may read."""
+    query = select(User).order_by(User.id)
+    if authz.manages(actor, None) and actor.administration_id is None:
+        return query
+    return query.where(User.administration_id == actor.administration_id)
+
+
+def get_visible_user(actor: User, user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or not _same_administration(actor, user.administration_id):
+        raise GoalflowError("not_found")
+    return user
+
+
+def update_user(*, actor: User, user_id: int, changes: dict) -> User:
+    """Name, language, roles (replaced whole) and whether the account is active; the administrator's work.
+
+    Disabling an account ends its sessions at once; its tokens stop working with it.
+    """
+    with transaction():
+        user = get_visible_user(actor, user_id)
+        if not authz.manages(actor, user.administration_id):
+            raise GoalflowError("forbidden")
+        before = {"name": user.name, "locale": user.locale, "active": user.active, "roles": _role_labels(user)}
+        if "name" in changes:
+            user.name = changes["name"].strip()
+        if "locale" in changes:
+            user.locale = changes["locale"]
+        if "active" in changes and changes["active"] != user.active:
+            user.active = changes["active"]
+            user.session_generation += 1
+        if "roles" in changes:
+            user.roles.clear()
+            db.session.flush()  # the old assignments leave before the new ones meet the unique constraint
+            for role, unit_id in changes["roles"]:
+                _add_role(user, Role(role), get_unit(actor, unit_id) if unit_id is not None else None)
+        db.session.flush()
+        audit.record(
+            chain_id=user.administration_id or 0, action="user_changed", subject_type="user", subject_id=user.id,
+            actor_id=actor.id, before=before,
+            after={"name": user.name, "locale": user.locale, "active": user.active, "roles": _role_labels(user)},
+        )
+    return user
+
+
+def _role_labels(user: User) -> list[str]:
+    return sorted(f"{r.role}@{r.unit_id}" if r.unit_id else str(r.role) for r in user.roles)
+
+
+def list_substitutions(actor: User) -> Select:
+    """Mine (as the absent person or the substitute); an administrator sees all of the administration's."""
+    query = select(Substitution).order_by(Substitution.starts_on.desc(), Substitution.id.desc())
+    if authz.manages(actor, actor.administration_id):
+        absent_ids = select(User.id)
+        if actor.administration_id is not None:
+            absent_ids = absent_ids.where(User.administration_id == actor.administration_id)
+        return query.where(Substitution.absent_id.in_(absent_ids))
+    return query.where((Substitution.absent_id == actor.id) | (Substitution.substitute_id == actor.id))
+
+
+def get_substitution(actor: User, substitution_id: int) -> Substitution:
+    found = db.session.scalar(list_substitutions(actor).where(Substitution.id == substitution_id))
+    if found is None:
+        raise GoalflowError("not_found")
+    return found

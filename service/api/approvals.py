@@ -1,0 +1,95 @@
+"""Transition requests: what waits for me, and my decisions."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from service.api import schemas as s
+from service.api.common import (
+    ETAG_HEADER_DOC,
+    ID,
+    IF_MATCH_DOC,
+    actor,
+    expected_version,
+    page_list,
+    with_etag,
+)
+from service.approvals import service as approvals
+from service.approvals.models import OPEN, TransitionRequest
+
+bp = Blueprint("approvals", __name__, url_prefix="/api/v1", description="Transition requests and decisions")
+
+
+def request_body(req: TransitionRequest, claims: list | None = None) -> dict:
+    """The request as the schema shows it, with the approvals I may give now."""
+    if claims is None:
+        claims = approvals.claims(actor(), req) if req.status == OPEN else []
+    body = {name: getattr(req, name) for name in s.RequestSchema().fields if name != "awaiting_me"}
+    body["awaiting_me"] = [
+        {"slot_id": c.slot.id, "role": c.slot.role, "unit_id": c.slot.unit_id, "on_behalf_of": c.on_behalf_of}
+        for c in claims
+    ]
+    return body
+
+
+@bp.get("/approvals")
+@bp.arguments(s.ApprovalArgs, location="query")
+@bp.response(200, s.page_of(s.RequestSchema))
+def list_requests(args: dict):
+    """Transition requests on what I may see; `?status=pending&mine=true` is my inbox.
+
+    `mine=true` keeps those waiting for my decision, including those I hold as someone's substitute.
+    """
+    me = actor()
+    status = OPEN if args.get("status") == "pending" else args.get("status")
+    if args["mine"]:
+        waiting = approvals.pending_for(me) if status in (None, OPEN) else []
+        items = [request_body(req, claims) for req, claims in waiting]
+    else:
+        items = [request_body(req) for req in approvals.visible_requests(me, status=status)]
+    return page_list(items, args)
+
+
+@bp.get(f"/approvals/<{ID}:request_id>")
+@bp.response(200, s.RequestSchema, headers=ETAG_HEADER_DOC)
+def get_request(request_id: int):
+    req = approvals.get_request(actor(), request_id)
+    return with_etag(request_body(req), req.version)
+
+
+def _decide(verdict: str, body: dict, request_id: int):
+    req = approvals.decide(
+        actor=actor(), request_id=request_id, verdict=verdict, comment=body.get("comment", ""),
+        expected_version=expected_version(required=False),
+    )
+    return with_etag(request_body(req), req.version)
+
+
+@bp.post(f"/approvals/<{ID}:request_id>/approve")
+@bp.arguments(s.ApproveSchema, required=False)
+@bp.response(200, s.RequestSchema, headers=ETAG_HEADER_DOC)
+@bp.doc(parameters=[IF_MATCH_DOC])
+def approve(body: dict, request_id: int):
+    """Approve: my approval (or my principal's, as their substitute) counts for the current stage.
+
+    With `If-Match`, a request changed since I read it answers 412 instead.
+    """
+    return _decide("approve", body or {}, request_id)
+
+
+@bp.post(f"/approvals/<{ID}:request_id>/reject")
+@bp.arguments(s.RejectSchema)
+@bp.response(200, s.RequestSchema, headers=ETAG_HEADER_DOC)
+@bp.doc(parameters=[IF_MATCH_DOC])
+def reject(body: dict, request_id: int):
+    """Reject, saying why: the request ends and the object stays where it was."""
+    return _decide("reject", body, request_id)
+
+
+@bp.post(f"/approvals/<{ID}:request_id>/withdraw")
+@bp.arguments(s.WithdrawSchema, required=False)
+@bp.response(200, s.RequestSchema)
+def withdraw(body: dict, request_id: int):
+    """Withdraw my own open request."""
+    req = approvals.withdraw(actor=actor(), request_id=request_id, reason=(body or {}).get("reason", ""))
+    return request_body(req)
