@@ -34,12 +34,31 @@ def text(max_length: int = 10000, *, required: bool = False, **kwargs) -> fields
     )
 
 
-def ident(**kwargs) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+def ident(*, strict: bool = True, **kwargs) -> fields.Integer:
+    """An id: strict in a JSON body (a number, not a text), lenient in a query string where all is text."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class Bool(fields.Boolean):
+    """JSON's true and false only: "yes" or 1 is not a boolean in a JSON body."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class Number(fields.Decimal):
+    """A JSON number, kept exact as a Decimal (a text is refused, as the schema says)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        return super()._deserialize(str(value), attr, data, **kwargs)
 
 
 def amount(maximum: int, **kwargs) -> fields.Decimal:
-    return fields.Decimal(allow_nan=False, validate=validate.Range(min=-maximum, max=maximum), **kwargs)
+    return Number(allow_nan=False, validate=validate.Range(min=-maximum, max=maximum), **kwargs)
 
 
 class Strict(ma.Schema):
@@ -128,7 +147,7 @@ class UnitUpdateSchema(Strict):
 
 
 class UnitArgs(Strict):
-    administration_id = ident()
+    administration_id = ident(strict=False)
 
 
 class RoleSchema(Strict):
@@ -141,7 +160,7 @@ class UserSchema(ma.Schema):
     email = fields.String()
     name = fields.String()
     locale = fields.String()
-    active = fields.Boolean()
+    active = Bool()
     administration_id = fields.Integer(allow_none=True)
     roles = fields.Method("_roles")
 
@@ -164,7 +183,7 @@ class UserCreateSchema(Strict):
 class UserUpdateSchema(Strict):
     name = text(200, required=False)
     locale = fields.String(validate=validate.OneOf(["bg", "en"]))
-    active = fields.Boolean()
+    active = Bool()
     roles = fields.List(fields.Nested(RoleSchema))
 
 
@@ -218,7 +237,7 @@ class TokenRequestSchema(Strict):
     email = fields.String(required=True, validate=[validate.Length(min=1, max=254), validate.Regexp(NO_NUL)])
     password = fields.String(required=True, load_only=True, validate=[validate.Length(max=1000), validate.Regexp(NO_NUL)])
     name = text(100, load_default="api")
-    days = fields.Integer(validate=validate.Range(min=1, max=366), metadata={"description": "Lifetime; default 90"})
+    days = fields.Integer(strict=True, validate=validate.Range(min=1, max=366), metadata={"description": "Lifetime; default 90"})
 
 
 class TokenSchema(ma.Schema):
@@ -262,9 +281,9 @@ class PlanArgs(PageArgs):
 
 class GoalArgs(PageArgs):
     state = fields.String(validate=validate.OneOf(list(workflow_for("goal").states)))
-    unit = ident(metadata={"description": "Goals of this responsible unit"})
+    unit = ident(strict=False, metadata={"description": "Goals of this responsible unit"})
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
-    plan = ident()
+    plan = ident(strict=False)
 
 
 class UnitRefSchema(ma.Schema):
@@ -292,7 +311,7 @@ class ActivitySchema(ma.Schema):
     position = fields.Integer()
     title = fields.String()
     deadline = fields.Date(allow_none=True)
-    done = fields.Boolean()
+    done = Bool()
 
 
 class GoalSchema(ma.Schema):
@@ -307,7 +326,7 @@ class GoalSchema(ma.Schema):
     financing_amount = fields.String(allow_none=True, metadata={"format": "decimal"})
     financing_currency = fields.String()
     financing_source = fields.String()
-    financing_not_applicable = fields.Boolean()
+    financing_not_applicable = Bool()
     state = fields.String()
     status_wording = fields.String()
     progress_note = fields.String()
@@ -332,7 +351,7 @@ class IndicatorInSchema(Strict):
 class ActivityInSchema(Strict):
     title = text(2000, required=True)
     deadline = fields.Date(allow_none=True)
-    done = fields.Boolean()
+    done = Bool()
 
 
 class GoalChangesSchema(Strict):
@@ -342,7 +361,7 @@ class GoalChangesSchema(Strict):
     strategic_indicator = text()
     financing_amount = amount(10**11, allow_none=True)
     financing_source = text(300)
-    financing_not_applicable = fields.Boolean()
+    financing_not_applicable = Bool()
     progress_note = text()
     deadline = fields.Date(allow_none=True)
     unit_ids = fields.List(ident(), validate=validate.Length(min=1, max=50))
@@ -479,3 +498,82 @@ class EventSchema(ma.Schema):
     before = fields.Dict(allow_none=True)
     after = fields.Dict(allow_none=True)
     reason = fields.String()
+
+
+# -- quarterly progress ---------------------------------------------------------------------
+
+RISKS = ("on_track", "at_risk", "off_track")
+
+
+class GoalRefSchema(ma.Schema):
+    id = fields.Integer()
+    number = fields.Integer()
+    title = fields.String()
+
+
+class CampaignSchema(ma.Schema):
+    id = fields.Integer()
+    plan_id = fields.Integer()
+    year = fields.Function(lambda c: c.plan.year, metadata={"type": "integer"})
+    quarter = fields.Integer()
+    status = fields.String()
+    opened_at = fields.DateTime()
+    due_on = fields.Date()
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class CampaignArgs(PageArgs):
+    plan = ident(strict=False)
+    status = fields.String(validate=validate.OneOf(["open", "closed"]))
+
+
+class CampaignOpenSchema(Strict):
+    plan_id = ident(required=True)
+    quarter = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=4))
+
+
+class ProgressValueSchema(ma.Schema):
+    indicator_id = fields.Integer()
+    achieved = fields.String(allow_none=True, metadata={"format": "decimal"})
+    achieved_text = fields.String()
+
+
+class ProgressReportSchema(ma.Schema):
+    id = fields.Integer()
+    campaign_id = fields.Integer()
+    year = fields.Function(lambda r: r.campaign.plan.year, metadata={"type": "integer"})
+    quarter = fields.Function(lambda r: r.campaign.quarter, metadata={"type": "integer"})
+    goal = fields.Nested(GoalRefSchema)
+    unit = fields.Nested(UnitRefSchema)
+    state = fields.String()
+    narrative = fields.String()
+    risk = fields.String()
+    submitted_by = fields.Nested(UserRefSchema, allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    return_reason = fields.String()
+    version = fields.Integer()
+    values = fields.List(fields.Nested(ProgressValueSchema))
+
+
+class ProgressReportArgs(PageArgs):
+    campaign = ident(strict=False)
+    state = fields.String(validate=validate.OneOf(list(workflow_for("progress_report").states)))
+    unit = ident(strict=False)
+
+
+class ProgressSubmitSchema(Strict):
+    achieved = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[0-9]{1,10}$")), values=text(2000), required=True,
+        metadata={"description": "The value achieved so far for every indicator of the goal, by indicator id"},
+    )
+    narrative = text(10000)
+    risk = fields.String(load_default="on_track", validate=validate.OneOf(RISKS))
+
+
+class ProgressAcceptSchema(Strict):
+    comment = text(5000)
+
+
+class ProgressReturnSchema(Strict):
+    reason = text(5000, required=True, metadata={"description": "What to change"})

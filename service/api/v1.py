@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.api import approvals, auth, docs, goals, org
+from service.api import approvals, auth, docs, documents, goals, org, progress
 from service.api.common import GoalflowApi, authenticate
 
-BLUEPRINTS = (auth.bp, org.bp, goals.bp, approvals.bp)
+BLUEPRINTS = (auth.bp, org.bp, goals.bp, approvals.bp, progress.bp)
 for _bp in BLUEPRINTS:  # once, at import: a blueprint serves every app made in this process
     _bp.before_request(authenticate)
 
@@ -39,5 +39,6 @@ def register(app: Flask) -> None:
     api = GoalflowApi(app)
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
+    api.register_blueprint(documents.bp)  # its own authentication hook: the import takes multipart
     app.register_blueprint(docs.bp)
     app.extensions["goalflow_api"] = api

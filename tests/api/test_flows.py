@@ -93,7 +93,7 @@ def test_drafting_a_plan_and_its_sign_off(world, as_):
         "number": 1, "title": "Чужда цел", "unit_ids": [world.b.id]}).status_code == 403
     made = as_("expert_a").post(f"/api/v1/plans/{plan_id}/goals", json={
         "number": 1, "title": "Нова цел", "unit_ids": [world.a.id],
-        "indicators": [{"name": "Брой проверки", "target": "12", "target_text": "12"}],
+        "indicators": [{"name": "Брой проверки", "target": 12, "target_text": "12"}],
         "activities": [{"title": "Проверки", "deadline": "2026-06-30"}],
     })
     assert made.status_code == 201, made.json
@@ -102,7 +102,7 @@ def test_drafting_a_plan_and_its_sign_off(world, as_):
     no_match = as_("expert_a").patch(f"/api/v1/goals/{goal_id}", json={"title": "x"})
     assert no_match.status_code == 428 and no_match.json["code"] == "precondition_required"
     edited = as_("expert_a").patch(f"/api/v1/goals/{goal_id}", json={
-        "title": "Нова цел (редакция)", "financing_amount": "1500.50",
+        "title": "Нова цел (редакция)", "financing_amount": 1500.5,
         "indicators": [{"name": "Брой проверки", "target": 10}, {"name": "Доклади", "target": 2}],
     }, headers={"If-Match": etag})
     assert edited.status_code == 200, edited.json
@@ -151,3 +151,29 @@ def test_admin_manages_people_and_units(world, as_):
     disabled = admin.patch(f"/api/v1/users/{person.json['id']}", json={"active": False})
     assert disabled.json["active"] is False
     assert newcomer.get("/api/v1/goals").status_code == 401
+
+
+def test_a_quarter_of_progress(world, as_):
+    opened = as_("secretary").post("/api/v1/campaigns", json={"plan_id": world.plan.id, "quarter": 1})
+    assert opened.status_code == 201, opened.json
+    assert as_("expert_a").post("/api/v1/campaigns", json={"plan_id": world.plan.id, "quarter": 2}).status_code == 403
+    mine = as_("expert_a").get(f"/api/v1/progress-reports?campaign={opened.json['id']}&state=requested").json
+    # Unit a answers for goals 1 and 2; goal 2's unit b report is not unit a's to see.
+    assert sorted((r["goal"]["number"], r["unit"]["code"]) for r in mine["items"]) == [(1, "АПОФУС"), (2, "АПОФУС")]
+    report = next(r for r in mine["items"] if r["goal"]["number"] == 1)
+    url = f"/api/v1/progress-reports/{report['id']}"
+    indicator = str(world.g_a.indicators[0].id)
+
+    assert as_("expert_b").get(url).status_code == 404
+    submitted = as_("expert_a").post(f"{url}/submit", json={"achieved": {indicator: "0,5"}, "narrative": "Половината", "risk": "at_risk"})
+    assert submitted.status_code == 200, submitted.json
+    assert submitted.json["state"] == "submitted" and submitted.json["values"][0]["achieved"] == "0.5000"
+    assert as_("head_a").post(f"{url}/return", json={}).status_code == 422
+    returned = as_("head_a").post(f"{url}/return", json={"reason": "Добавете подробности"}, headers={"If-Match": submitted.headers["ETag"]})
+    assert returned.json["state"] == "requested" and returned.json["return_reason"] == "Добавете подробности"
+    again = as_("expert_a").post(f"{url}/submit", json={"achieved": {indicator: "0,6"}, "narrative": "Подробно"})
+    assert again.status_code == 200
+    assert as_("head_b").post(f"{url}/accept").status_code == 404  # not theirs to see
+    assert as_("head_a").post(f"{url}/accept", headers={"If-Match": submitted.headers["ETag"]}).status_code == 412
+    accepted = as_("head_a").post(f"{url}/accept", json={"comment": "Добре"})
+    assert accepted.status_code == 200 and accepted.json["state"] == "accepted"
