@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-fast lint diagrams clean prod-local backup restore
+.PHONY: install run test test-fast lint diagrams translations clean prod-local backup restore
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ lint: install
 
 diagrams: install
 	$(BIN)/flask --app service workflow-diagrams --out docs/workflows
+
+## Extract the interface's strings, merge them into the Bulgarian catalogue, compile it
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project goalflow -o service/translations/messages.pot .
+	$(BIN)/pybabel update -i service/translations/messages.pot -d service/translations -l bg --no-fuzzy-matching
+	$(BIN)/pybabel compile -d service/translations --statistics
 
 clean:
 	rm -rf var/ .pytest_cache .ruff_cache
