@@ -37,7 +37,6 @@ def build_message(note: Notification, settings: Settings) -> EmailMessage:
     # mail clients see one message, not two.
     message["Message-ID"] = f"<{note.key[:40]}@{_domain(settings)}>"
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = note.locale
     message["X-Goalflow-Kind"] = note.kind
     message.set_content(note.body_text)
     message.add_alternative(note.body_html, subtype="html")
@@ -46,6 +45,7 @@ def build_message(note: Notification, settings: Settings) -> EmailMessage:
         message.add_attachment(
             attachment.data, maintype=maintype, subtype=subtype or "octet-stream", filename=attachment.filename
         )
+    message["Content-Language"] = note.locale  # after the parts: making a multipart moves Content-* headers
     return message
 
 

@@ -7,8 +7,9 @@ it) and `quarter` (1 -> "I тримесечие" / "Q1").
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup
 
 ROMAN = ("I", "II", "III", "IV")
@@ -36,6 +37,11 @@ def _environment(autoescape: bool) -> Environment:
 
 _env = _environment(True)
 _text_env = _environment(False)
+
+
+@cache
+def _template(source: str, html: bool) -> Template:
+    return (_env if html else _text_env).from_string(source)
 
 # Appended to the body of messages a substitute may receive in the absent person's place.
 _FOR = {
@@ -227,6 +233,11 @@ OUTCOMES = {
 }
 
 FOOTER = {"bg": "Отворете: {link}", "en": "Open: {link}"}
+_PAGE = (
+    '<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8"></head>'
+    '<body style="font-family:sans-serif">'
+    '<p>{{ body }}</p><p><a href="{{ link }}">{{ action }}</a></p></body></html>'
+)
 
 
 def render(kind: str, lang: str, params: dict, link: str) -> tuple[str, str, str]:
@@ -235,13 +246,9 @@ def render(kind: str, lang: str, params: dict, link: str) -> tuple[str, str, str
     lang = lang if lang in catalog else "bg"
     subject_tpl, body_tpl = catalog[lang]
     context = {"on_behalf": "", **params, "lang": lang}
-    subject = " ".join(_text_env.from_string(subject_tpl).render(**context).split())
-    text = _text_env.from_string(body_tpl).render(**context)
-    body_html = _env.from_string(body_tpl).render(**context).replace("\n", "<br>\n")
+    subject = " ".join(_template(subject_tpl, False).render(**context).split())
+    text = _template(body_tpl, False).render(**context)
+    body_html = _template(body_tpl, True).render(**context).replace("\n", "<br>\n")
     footer = FOOTER[lang].format(link=link)
-    html = _env.from_string(
-        '<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8"></head>'
-        '<body style="font-family:sans-serif">'
-        "<p>{{ body }}</p><p><a href=\"{{ link }}\">{{ action }}</a></p></body></html>"
-    ).render(lang=lang, body=Markup(body_html), link=link, action=footer.split(":")[0])
+    html = _template(_PAGE, True).render(lang=lang, body=Markup(body_html), link=link, action=footer.split(":")[0])
     return subject, f"{text}\n\n{footer}\n", html

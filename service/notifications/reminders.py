@@ -102,13 +102,13 @@ def _overdue_condition(column, today: date):
     return and_(column < today, (_days_since(column, today) - 1) % every <= CATCH_UP_DAYS)
 
 
-def _plan_years(today: date) -> list[int]:
+def _plan_years() -> list[int]:
     return list(db.session.scalars(select(Plan.year).where(Plan.state.in_(PLAN_IN_FORCE)).distinct()))
 
 
 def _deadline_reminders(today: date) -> int:
     windows = soon_windows(today)
-    years = _plan_years(today)
+    years = _plan_years()
     # A goal without its own deadline is due at the end of its plan's year.
     soon_years = [y for y in years if date(y, 12, 31) in windows]
     overdue_years = [y for y in years if overdue_step(date(y, 12, 31), today) is not None]

@@ -28,11 +28,8 @@ class Sink:
         self.delay = 0.0
         self.refused = 0
         self._lock = threading.Lock()
-        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
-
-    @property
-    def port(self) -> int:
-        return self.controller.port
+        self.port = free_port()
+        self.controller: Controller | None = None
 
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.delay:
@@ -61,8 +58,12 @@ class Sink:
             self.refused = 0
 
     def start(self) -> Sink:
+        """Listen (again) on the same port: a controller does not restart, so each start makes one."""
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.controller.start()
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
