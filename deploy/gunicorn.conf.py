@@ -12,8 +12,13 @@ from service.observability import gunicorn_logconfig
 _settings = Settings.from_env()
 
 logconfig_dict = gunicorn_logconfig(_settings)
+# The app is built once in the master and forked: half the start-up time and memory of building it
+# in each worker, and a refused setting (Settings.check_safe) stops the master itself at once.
+# Nothing opens a database or broker connection while building it, so none is shared by the forks.
+preload_app = True
 timeout = 60
 graceful_timeout = 30
+control_socket_disable = True  # no runtime control interface: one less socket, no clash between instances
 forwarded_allow_ips = "*"  # behind the proxy that ends TLS; it sets X-Forwarded-Proto
 
 

@@ -58,13 +58,15 @@ def test_log_lines_are_json_with_the_request_id(client):
     handler.setFormatter(observability.json_formatter())
     logger = logging.getLogger("goalflow.request")
     logger.addHandler(handler)
-    old_level = logger.level
+    old = logger.level, logger.disabled
+    # Alembic's fileConfig (the migrations of another test app in this process) disables loggers.
     logger.setLevel(logging.INFO)
+    logger.disabled = False
     try:
         client.get("/healthz", headers={"X-Request-ID": "json-line-1"})
     finally:
         logger.removeHandler(handler)
-        logger.setLevel(old_level)
+        logger.level, logger.disabled = old
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert len(lines) == 1
     line = lines[0]
