@@ -74,7 +74,7 @@ def test_settings(database_url: str, var_dir, **overrides) -> Settings:
         MAIL_DIR=str(var_dir / "mail"),
         PASSWORD_HASH_TIME_COST=1,
         PASSWORD_HASH_MEMORY_KIB=64,
-        **overrides,
+        OUTBOX_KICK=False,  # no worker listens in most tests: do not post to the broker after commits
     )
 
 
