@@ -65,7 +65,8 @@ def database_url(request, tmp_path_factory):
 
 
 def test_settings(database_url: str, var_dir, **overrides) -> Settings:
-    return Settings(
+    """Settings for a test app; any default below can be overridden."""
+    defaults = dict(
         ENV="test",
         SECRET_KEY="test-secret-key-that-is-long-enough-0123456789",
         DATABASE_URL=database_url,
@@ -76,6 +77,7 @@ def test_settings(database_url: str, var_dir, **overrides) -> Settings:
         PASSWORD_HASH_MEMORY_KIB=64,
         OUTBOX_KICK=False,  # no worker listens in most tests: do not post to the broker after commits
     )
+    return Settings(**{**defaults, **overrides})
 
 
 test_settings.__test__ = False  # a factory, not a test
