@@ -68,15 +68,16 @@ def account():
 @bp.post("/account/password")
 @login_required
 def change_password():
+    me = current_user._get_current_object()  # the user itself: Flask-Login keeps what it is given
     new = request.form.get("new_password", "")
     if new != request.form.get("confirm_password", ""):
         return _failed(GoalflowError("invalid_input", fields={"confirm_password": "passwords differ"}), "password")
     try:
-        org.change_password(user=current_user, current=request.form.get("current_password", ""), new=new)
+        org.change_password(user=me, current=request.form.get("current_password", ""), new=new)
     except GoalflowError as exc:
         return _failed(exc, "password")
     # Other sessions end with the old generation; this one is renewed.
-    login_user(current_user)
+    login_user(me)
     mark_login()
     flash(_("Your password was changed. Other sessions were signed out."), "success")
     return redirect(url_for("web.account"))

@@ -46,7 +46,7 @@ class Bar:
     width: float
 
 
-def bars(counts: list[tuple[str, int, str]], *, width: int = 260, row: int = 26) -> list[Bar]:
+def bars(counts: list[tuple[str, int, str]], *, width: int = 190, row: int = 26) -> list[Bar]:
     """Horizontal bars scaled to the largest value (server-drawn SVG; no script needed)."""
     top = max((value for _, value, _ in counts), default=0) or 1
     return [Bar(label, value, css, i * row, round(value * width / top, 1)) for i, (label, value, css) in enumerate(counts)]

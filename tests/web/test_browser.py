@@ -172,3 +172,121 @@ def test_phone_layout_and_keyboard(web_world, new_page):
     expect(page.locator(".skip")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#main")).to_be_focused()
+
+
+def test_quarterly_progress_submitted_returned_and_accepted(web_world, new_page):
+    w = web_world
+    secretary = new_page()
+    sign_in(secretary, w.secretary)
+    secretary.goto("/progress")
+    secretary.select_option("#plan_id", label="2023")
+    secretary.select_option("#quarter", "4")
+    secretary.click("text=Откриване на кампанията")
+    expect(secretary.locator("#board")).to_be_visible()
+    board_url = secretary.url
+    # One report per active goal and responsible unit: goals 1 (A), 2 (A, B), 3 (B).
+    expect(secretary.locator("#board tbody tr")).to_have_count(4)
+
+    expert = new_page()
+    sign_in(expert, w.expert_a)
+    expect(expert.locator("#missing-reports li")).to_have_count(2)
+    expert.click("#missing-reports a >> nth=0")
+    form = expert.locator("#submit-form")
+    form.locator("input[name^=achieved-]").first.fill("")
+    form.locator("textarea[name=narrative]").fill("Дейностите вървят по график.")
+    form.locator("input[name=risk][value=at_risk]").check()
+    form.locator("button[type=submit]").click()
+    # The empty value is refused next to its field; the narrative and the risk stay as typed.
+    expect(expert.locator("#submit-form .field-error")).to_be_visible()
+    expect(expert.locator("#submit-form textarea[name=narrative]")).to_have_value("Дейностите вървят по график.")
+    expect(expert.locator("#submit-form input[name=risk][value=at_risk]")).to_be_checked()
+    shoot(expert, "progress-form")
+    expert.locator("#submit-form input[name^=achieved-]").first.fill("2")
+    expert.locator("#submit-form button[type=submit]").click()
+    expect(expert.locator("#report-state")).to_have_attribute("data-state", "submitted")
+    report_url = expert.url
+
+    head = new_page()
+    sign_in(head, w.head_a)
+    head.goto(report_url)
+    head.click("#decide-form button.danger")
+    expect(head.locator("#decide-form .field-error")).to_be_visible()
+    head.fill("#decide-form textarea[name=reason]", "Допълнете описанието на риска.")
+    head.click("#decide-form button.danger")
+    expect(head.locator("#report-state")).to_have_attribute("data-state", "requested")
+
+    expert.goto(report_url)
+    expect(expert.locator("#return-reason")).to_contain_text("Допълнете описанието на риска.")
+    expect(expert.locator("#submit-form input[name^=achieved-]").first).to_have_value("2")
+    expert.locator("#submit-form button[type=submit]").click()
+    expect(expert.locator("#report-state")).to_have_attribute("data-state", "submitted")
+
+    head.goto(report_url)
+    head.click("#decide-form button:not(.danger)")
+    expect(head.locator("#report-state")).to_have_attribute("data-state", "accepted")
+
+    secretary.goto(board_url)
+    expect(secretary.locator("#board")).to_contain_text("В риск")
+    shoot(secretary, "progress-board")
+
+
+def test_the_governor_signs_the_report_and_the_public_sees_it(web_world, new_page, server):
+    w = web_world
+    visitor = new_page()
+    assert visitor.goto(f"/public/{w.slug}/2023").status == 200
+    expect(visitor.locator("h1")).to_contain_text("Цели на")
+    expect(visitor.locator("table.official")).not_to_contain_text("В процес на изпълнение")  # no report yet
+    assert visitor.goto(f"/public/{w.slug}/2024").status == 404
+
+    secretary = new_page()
+    sign_in(secretary, w.secretary)
+    secretary.goto(f"/plans/{w.plan_id}")
+    shoot(secretary, "plan-table")
+    secretary.select_option("#filter-unit", label="АКРРДС")
+    secretary.click(".filters button[type=submit]")
+    expect(secretary.locator("table.official tbody tr")).to_have_count(2)
+    expect(secretary.locator(".exports a[href$='format=pdf']")).to_have_attribute(
+        "href", f"/api/v1/plans/{w.plan_id}/export?format=pdf"
+    )
+    secretary.click("#plan-action-submit_report button[type=submit]")
+    expect(secretary.locator("#plan-state")).to_have_attribute("data-state", "report_submitted")
+
+    governor = new_page()
+    sign_in(governor, w.governor)
+    governor.goto(f"/plans/{w.plan_id}/preview")
+    expect(governor.locator(".approval-block")).to_contain_text("УТВЪРЖДАВАМ")
+    shoot(governor, "signoff-preview")
+    governor.click("#plan-action-approve_report button[type=submit]")
+    expect(governor.locator("#plan-state")).to_have_attribute("data-state", "report_approved")
+    expect(governor.locator("#timeline")).to_contain_text("Гергана Управителева")
+
+    visitor.goto(f"/public/{w.slug}/2023")
+    expect(visitor.locator("h1")).to_contain_text("Отчет")
+    expect(visitor.locator("table.official")).to_contain_text("В процес на изпълнение")
+    shoot(visitor, "public-report")
+
+
+def test_administration_pages(web_world, new_page):
+    w = web_world
+    admin = new_page()
+    sign_in(admin, w.sysadmin)
+    admin.goto("/admin")
+    admin.fill("#user-name", "Нов Служител")
+    admin.fill("#user-email", "not-an-email")
+    admin.fill("#user-password", "short")
+    admin.select_option("#user-role", "expert")
+    admin.click("text=Създаване на потребителя")
+    expect(admin.locator("#email-error")).to_be_visible()
+    expect(admin.locator("#user-name")).to_have_value("Нов Служител")
+    admin.fill("#user-email", "nov@test.bg")
+    admin.fill("#user-password", "дълга парола")
+    admin.select_option("#user-unit", index=1)
+    admin.click("text=Създаване на потребителя")
+    expect(admin.locator("#people")).to_contain_text("nov@test.bg")
+    shoot(admin, "admin-people")
+    admin.goto("/admin/audit?check=1")
+    expect(admin.locator("#audit-result")).to_have_attribute("data-ok", "yes")
+    shoot(admin, "admin-audit")
+    admin.goto("/admin/outbox")
+    expect(admin.locator("#outbox")).to_be_visible()
+    shoot(admin, "admin-outbox")

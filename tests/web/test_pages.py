@@ -17,6 +17,12 @@ def login(client, user, password):
 
 
 def token(client, path="/login"):
+    from flask import g
+
+    # The test's app context (the `ctx` fixture) is shared by the client's requests, and with it
+    # `g`, where Flask-WTF caches the token: drop it so that this page stores its own in the session.
+    g.pop("csrf_token", None)
+    g.pop("_login_user", None)  # likewise Flask-Login's user of the previous request
     page = client.get(path).text
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match, f"no CSRF token on {path}"
