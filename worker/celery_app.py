@@ -21,11 +21,11 @@ TASK_TIME_LIMIT = 900
 
 
 def _transport_options(broker_url: str) -> dict:
-    options: dict = {"visibility_timeout": VISIBILITY_TIMEOUT}
-    if broker_url.startswith(("redis://", "rediss://")):
-        # A Redis that is down or unreachable answers within seconds, never hangs a caller.
-        options.update(socket_connect_timeout=2, socket_timeout=10)
-    return options
+    if not broker_url.startswith(("redis://", "rediss://")):
+        # kombu's SQLAlchemy transport hands its options to create_engine: none of these apply.
+        return {}
+    # A Redis that is down or unreachable answers within seconds, never hangs a caller.
+    return {"visibility_timeout": VISIBILITY_TIMEOUT, "socket_connect_timeout": 2, "socket_timeout": 10}
 
 
 def celery_init_app(app: Flask) -> Celery:
