@@ -26,7 +26,7 @@ def dot_source(subject_type: str, current: str | None, lang: str) -> str:
     wf = workflow_for(subject_type)
     lines = [
         "digraph workflow {",
-        '  graph [rankdir=TB, bgcolor="transparent", fontname="DejaVu Sans", nodesep=0.3, ranksep=0.45];',
+        '  graph [rankdir=LR, bgcolor="transparent", fontname="DejaVu Sans", nodesep=0.3, ranksep=0.6];',
         f'  node [shape=box, style="rounded,filled", fillcolor="{NODE_FILL}", color="#445566", '
         'fontname="DejaVu Sans", fontsize=14, margin="0.15,0.06"];',
         '  edge [color="#445566", fontname="DejaVu Sans", fontsize=11, fontcolor="#222222"];',

@@ -43,3 +43,26 @@ def test_every_page_renders_for_every_role(world, client, role):
     admin_pages = ["/admin", "/admin/substitutes", "/admin/outbox", "/admin/audit?check=1"]
     for path in admin_pages:
         assert client.get(path).status_code == (200 if role == "sysadmin" else 403), path
+
+
+def test_the_demo_plan_renders_as_the_official_table(ctx, client):
+    """The Haskovo 2023 report as imported: long cells, amounts, several units per goal."""
+    from service.demo import load_demo
+    from service.extensions import db
+    from service.goals.models import Plan
+    from service.org.service import user_by_email
+
+    load_demo("demo-password-1")
+    governor = user_by_email("governor@haskovo.demo")
+    plan = db.session.scalar(db.select(Plan).where(Plan.administration_id == governor.administration_id))
+    client.get("/login")
+    client.post("/login", data={"email": governor.email, "password": "demo-password-1", "csrf_token": token(client)})
+    table = client.get(f"/plans/{plan.id}")
+    assert table.status_code == 200
+    assert table.text.count('<tr id="goal-') == len(plan.goals) >= 8
+    assert "146 305,48" in table.text or "146\u00a0305,48" in table.text  # a decimal comma, grouped thousands
+    for goal in plan.goals:
+        page = client.get(f"/goals/{goal.id}")
+        assert page.status_code == 200, goal.number
+    home = client.get("/")
+    assert 'id="state-matrix"' in home.text
