@@ -231,6 +231,10 @@ def register(app: Flask) -> None:
 
     register_operations(app)  # outbox, sweep, campaigns
 
+    from service.goals.documents_cli import register as register_documents
+
+    register_documents(app)  # import-plan, export-plan
+
 
 def main() -> None:
     """The `goalflow` console script: the same commands as `flask --app service`."""

@@ -143,8 +143,8 @@ def import_plan(args: dict, files: dict):
     `zip_bomb`, `unsupported`) and nothing is written. `?dry_run=true` answers the same, writing nothing.
     """
     me = actor()
-    if me.administration is None:
-        raise GoalflowError("forbidden")
+    if me.administration is None or not documents.may_import(me, me.administration.id):
+        raise GoalflowError("forbidden")  # before reading the file: nothing is parsed for someone who may not import
     upload = files["file"]
     document = documents.read_upload(upload.read(), upload.filename or "")
     result = documents.import_document(document, administration=me.administration, actor=me, dry_run=args["dry_run"])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from service import authz
 from service.audit import service as audit
@@ -96,133 +95,22 @@ def default_currency(year: int) -> str:
 
 
 # -- saving an imported document -------------------------------------------------------------
-
-
-@dataclass
-class ImportResult:
-    plan: Plan | None
-    created: int = 0
-    updated: int = 0
-    goals: list = field(default_factory=list)  # (document goal, warnings) for the dry run
-    warnings: list[str] = field(default_factory=list)
-
-
-def _goal_fields(doc_goal, currency: str) -> dict:
-    return {
-        "title": doc_goal.title,
-        "strategic_documents": doc_goal.strategic_documents,
-        "strategic_goal": doc_goal.strategic_goal,
-        "strategic_indicator": doc_goal.strategic_indicator,
-        "financing_amount": doc_goal.financing_amount,
-        "financing_currency": currency,
-        "financing_source": doc_goal.financing_source,
-        "financing_not_applicable": doc_goal.financing_not_applicable,
-        "status_wording": doc_goal.status_wording,
-        "progress_note": doc_goal.progress_note,
-        "source_cells": list(doc_goal.source_cells),
-    }
-
-
-def _resolve_units(administration: Administration, codes: list[str]) -> tuple[list[Unit], list[str]]:
-    units, warnings = [], []
-    for code in codes:
-        unit = db.session.scalar(
-            select(Unit).where(
-                Unit.administration_id == administration.id,
-                (Unit.code == code) | (func.lower(Unit.name) == code.lower()),
-            )
-        )
-        if unit is None:
-            warnings.append(f"unknown responsible unit '{code}'")
-        elif unit not in units:
-            units.append(unit)
-    return units, warnings
+# The rules (which plan takes what, who imports, dry runs) live in service/goals/documents.py.
 
 
 def save_plan_document(
     document, *, administration: Administration, actor: User | None, dry_run: bool = False,
     now: datetime | None = None,
-) -> ImportResult:
-    """Create or update the plan of the document's year, goal by goal (matched by number).
+):
+    """Create or update the plan of the document's year, goal by goal (matched by number)."""
+    from service.goals.documents import import_document
 
-    Nothing is dropped: a goal that does not fit is saved with its warnings, flagged for review,
-    its original cells kept. A dry run answers the same and writes nothing.
-    """
-    now = now or utcnow()
-    if document.year is None:
-        raise GoalflowError("invalid_input", fields={"year": "the document does not say which year it covers"})
-    goal_wf = workflow_for("goal")
-    result = ImportResult(plan=None, warnings=list(document.warnings))
-    with transaction():
-        plan = plan_for_year(administration, document.year)
-        if plan is None:
-            plan = Plan(
-                administration_id=administration.id, year=document.year,
-                currency=document.currency or default_currency(document.year),
-                state=REPORT_PLAN_STATE if document.kind == "report" else workflow_for("plan").initial,
-            )
-            db.session.add(plan)
-            db.session.flush()
-        result.plan = plan
-        existing = {g.number: g for g in plan.goals}
-        for doc_goal in document.goals:
-            warnings = list(doc_goal.warnings)
-            units, unit_warnings = _resolve_units(administration, doc_goal.units)
-            warnings += unit_warnings
-            state = doc_goal.state if doc_goal.state in goal_wf.states else None
-            if state is None:
-                warnings.append(f"status '{doc_goal.status_wording}' not recognised; kept as {goal_wf.initial}")
-                state = goal_wf.initial
-            result.goals.append((doc_goal, warnings))
-            goal = existing.get(doc_goal.number)
-            before = None
-            if goal is None:
-                goal = Goal(plan=plan, number=doc_goal.number)
-                db.session.add(goal)
-                result.created += 1
-            else:
-                before = {"state": goal.state, "title": goal.title, "version": goal.version}
-                result.updated += 1
-            for key, value in _goal_fields(doc_goal, plan.currency).items():
-                setattr(goal, key, value)
-            goal.state = state
-            goal.units = units
-            goal.needs_review = bool(doc_goal.needs_review or warnings)
-            goal.import_warnings = warnings
-            goal.indicators = [
-                Indicator(
-                    position=i, name=ind.name, unit=ind.unit, baseline=ind.baseline, baseline_text=ind.baseline_text,
-                    target=ind.target, target_text=ind.target_text, achieved=ind.achieved,
-                    achieved_text=ind.achieved_text,
-                )
-                for i, ind in enumerate(doc_goal.indicators)
-            ]
-            goal.activities = [Activity(position=i, title=a) for i, a in enumerate(doc_goal.activities)]
-            db.session.flush()
-            audit.record(
-                chain_id=administration.id, action="goal_imported", subject_type="goal", subject_id=goal.id,
-                actor_id=actor.id if actor else None, before=before,
-                after={"number": goal.number, "state": goal.state, "title": goal.title, "warnings": warnings},
-                at=now,
-            )
-        if dry_run:  # leaving by an exception makes transaction() roll everything back
-            result.plan = None
-            raise _DryRunDone(result)
-    return result
+    return import_document(document, administration=administration, actor=actor, dry_run=dry_run, now=now)
 
 
-class _DryRunDone(Exception):
-    def __init__(self, result: ImportResult):
-        self.result = result
-
-
-def preview_plan_document(document, *, administration: Administration) -> ImportResult:
+def preview_plan_document(document, *, administration: Administration, actor: User | None = None):
     """The dry run: everything the import would say, nothing written."""
-    try:
-        save_plan_document(document, administration=administration, actor=None, dry_run=True)
-    except _DryRunDone as done:
-        return done.result
-    raise AssertionError("unreachable")
+    return save_plan_document(document, administration=administration, actor=actor, dry_run=True)
 
 
 # -- drafting goals (while the plan is a draft) --------------------------------------------------

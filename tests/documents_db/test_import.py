@@ -1,0 +1,171 @@
+"""Importing documents into plans, on both backends: round trips, what each plan accepts, dry runs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from sqlalchemy import func, select
+
+from service.audit.models import Event
+from service.audit.service import verify
+from service.documents import ERROR_CODES, DocumentError, PlanDocument, parse_document
+from service.documents import Goal as DocGoal
+from service.errors import GoalflowError
+from service.extensions import db
+from service.goals import documents
+from service.goals.models import Goal, Plan
+from tests.documents_db.conftest import goal_fields
+
+
+def counts() -> tuple[int, int, int]:
+    return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (Plan, Goal, Event))
+
+
+def imported(data: bytes, who, administration, **kw):
+    return documents.import_document(documents.read_upload(data), administration=administration, actor=who, **kw)
+
+
+@pytest.mark.parametrize("fmt", ["docx", "xlsx"])
+def test_round_trip_through_the_database(haskovo_admin, haskovo_bytes, fmt):
+    """Import the real report, export it, import the export again: the same goals, field by field."""
+    h = haskovo_admin
+    first = imported(haskovo_bytes, h.secretary, h.admin)
+    assert (first.plan_created, first.created, first.kind, first.plan.state) == (True, 8, "report", "reporting")
+    plan = first.plan
+    before = [goal_fields(g) for g in plan.goals]
+    assert [g["state"] for g in before] == ["in_progress", "done", "done", "done", "in_progress", "not_done", "done", "done"]
+    assert before[7]["financing_amount"] == 120000 and before[4]["units"] == ["АПОФУС", "АКРРДС"]
+    # Rows that did not fit are kept with their warnings and cells, flagged for review.
+    rough = plan.goals[0]
+    assert rough.needs_review and rough.import_warnings and len(rough.source_cells) >= 10
+
+    exported = documents.render(plan, fmt=fmt).data
+    again = imported(exported, h.secretary, h.admin)
+    db.session.expire_all()
+    assert (again.plan.id, again.plan_created, again.created, again.updated) == (plan.id, False, 0, 8)
+    assert {o.action for o in again.goals} == {documents.PROGRESS_ONLY}
+    assert [o.warnings for o in again.goals] == [[]] * 8, "the export says what the plan says"
+    assert db.session.scalar(select(func.count()).select_from(Goal).where(Goal.plan_id == plan.id)) == 8
+    assert [goal_fields(g) for g in plan.goals] == before
+
+    # The export also creates the same plan from scratch in another administration.
+    from service.org import service as org
+
+    other = org.create_administration(name="Друга", slug="other")
+    for code in ("АПОФУС", "АКРРДС"):
+        org.create_unit(administration=other, code=code, name=code)
+    copy = imported(exported, None, other)
+    assert [goal_fields(g) for g in copy.plan.goals] == before
+    assert not any(g.needs_review for g in copy.plan.goals)
+    assert verify().ok
+
+
+def test_a_plan_imported_twice_updates_its_draft_and_keeps_what_people_added(world):
+    plan_doc = documents.plan_document(world.plan, "plan")
+    plan_doc.year = 2024
+    data = documents.render_document(plan_doc, "xlsx")
+    first = imported(data, world.secretary, world.admin)
+    assert (first.plan.state, first.created) == ("draft", 3)
+    assert {g.state for g in first.plan.goals} == {"planned"} and not any(g.needs_review for g in first.plan.goals)
+    goal = first.plan.goals[1]
+    ids = (goal.id, [i.id for i in goal.indicators], goal.activities[0].id)
+    goal.activities[0].done = True
+    db.session.commit()
+
+    plan_doc.goals[1].title = "Обновяване на областната стратегия"
+    second = imported(documents.render_document(plan_doc, "docx"), world.sysadmin, world.admin)
+    db.session.expire_all()
+    assert (second.plan.id, second.created, second.updated) == (first.plan.id, 0, 3)
+    goal = db.session.get(Goal, ids[0])
+    assert goal.title == "Обновяване на областната стратегия"
+    assert (goal.id, [i.id for i in goal.indicators], goal.activities[0].id) == ids
+    assert goal.activities[0].done, "an activity that is still there keeps what people recorded"
+    events = db.session.scalars(select(Event).where(Event.subject_type == "goal", Event.subject_id == goal.id,
+                                                    Event.action == "goal_imported").order_by(Event.seq)).all()
+    assert [e.before is None for e in events] == [True, False]
+    assert events[1].before["title"] == "Цел 2" and events[1].after["title"] == goal.title
+
+
+def test_a_report_into_a_plan_being_reported_on_changes_only_progress_notes(world):
+    report = documents.plan_document(world.plan, "report")
+    target = report.goals[0]
+    target.title = "Друго заглавие"
+    target.progress_note = "Проведени са 3 от 4 проверки."
+    target.state, target.status_wording = "done", "Изпълнена"
+    report.goals = report.goals[:2]  # goal 3 is not in the document
+    result = imported(documents.render_document(report, "docx"), world.secretary, world.admin)
+    db.session.expire_all()
+    goal = db.session.get(Goal, world.g_a.id)
+    assert (goal.title, goal.state, goal.progress_note) == ("Цел 1", "in_progress", "Проведени са 3 от 4 проверки.")
+    assert goal.needs_review and len(goal.import_warnings) == 2
+    assert any("Изпълнена" in w for w in goal.import_warnings) and any("goal" in w for w in goal.import_warnings)
+    assert "Друго заглавие" in goal.source_cells, "the document's row is kept"
+    assert not db.session.get(Goal, world.g_ab.id).needs_review
+    assert any("Goal No. 3 is not in the document" in w for w in result.warnings)
+    assert db.session.get(Goal, world.g_b.id).version == world.g_b.version
+
+
+def test_what_an_adopted_plan_refuses_writes_nothing(world):
+    cases = [
+        ("plan", [1, 2, 3], "plan_not_importable"),  # a plan document into a plan being reported on
+        ("report", [1, 2, 3, 4], "import_new_goals"),  # a goal the adopted plan does not have
+    ]
+    before = counts()
+    for kind, numbers, code in cases:
+        goals = [DocGoal(number=n, title=f"Цел {n}", units=["АПОФУС"]) for n in numbers]
+        with pytest.raises(GoalflowError) as refused:
+            documents.import_document(PlanDocument(kind=kind, year=2023, goals=goals), administration=world.admin,
+                                      actor=world.secretary)
+        assert (refused.value.code, refused.value.status) == (code, 409)
+    assert "4" in refused.value.message("bg")
+    assert counts() == before
+
+
+def test_an_approved_plan_refuses_every_import(world):
+    world.plan.state = "report_approved"
+    db.session.commit()
+    document = PlanDocument(kind="report", year=2023, goals=[DocGoal(number=1, title="Цел 1", units=["АПОФУС"])])
+    with pytest.raises(GoalflowError) as refused:
+        documents.import_document(document, administration=world.admin, actor=world.secretary, dry_run=True)
+    assert refused.value.code == "plan_not_importable"
+    assert "Отчетът е утвърден" in refused.value.message("bg")
+
+
+def test_only_the_chief_secretary_or_an_administrator_imports(world):
+    document = PlanDocument(kind="plan", year=2030, goals=[DocGoal(number=1, title="Цел", units=["АПОФУС"])])
+    for who in ("expert_a", "head_a", "governor", "deputy", "observer"):
+        with pytest.raises(GoalflowError) as refused:
+            documents.import_document(document, administration=world.admin, actor=getattr(world, who))
+        assert refused.value.code == "forbidden", who
+    assert documents.preview_document(document, administration=world.admin, actor=world.sysadmin).created == 1
+
+
+def test_a_dry_run_lists_every_goal_with_its_warnings_and_writes_nothing(haskovo_admin, haskovo_bytes):
+    document = documents.read_upload(haskovo_bytes, "haskovo.txt")
+    document.goals[3].units = ["НЕИЗВЕСТНА"]
+    document.goals.append(dataclasses.replace(document.goals[0], source_cells=["1", "повтор"], warnings=[]))
+    before = counts()
+    result = documents.preview_document(document, administration=haskovo_admin.admin, actor=haskovo_admin.secretary)
+    assert counts() == before
+    assert result.dry_run and result.plan is None and result.created == 9
+    assert [o.number for o in result.goals] == [1, 2, 3, 4, 5, 6, 7, 8, 9], "a repeated number gets the next free one"
+    assert "No. 1 appears more than once" in result.goals[8].warnings[0]
+    assert any("НЕИЗВЕСТНА" in w for w in result.goals[3].warnings) and result.goals[3].needs_review
+    assert [bool(o.warnings) for o in result.goals[:3]] == [True, True, True]
+    assert len(result.warnings) == 2  # about the header of the document
+
+
+def test_a_year_is_required_and_a_bad_file_is_a_domain_error(haskovo_admin, haskovo_bytes):
+    document = parse_document(haskovo_bytes)
+    document.year = None
+    with pytest.raises(GoalflowError) as no_year:
+        documents.import_document(document, administration=haskovo_admin.admin, actor=None)
+    assert no_year.value.fields == {"year": "the document does not say which year it covers"}
+    with pytest.raises(GoalflowError) as bad:
+        documents.read_upload(b"\x00\x01binary", "x.bin")
+    assert (bad.value.code, bad.value.status) == ("unsupported", 415)
+    assert "x.bin" in bad.value.message("en")
+    statuses = {code: documents.document_problem(DocumentError(code)).status for code in ERROR_CODES}
+    assert statuses == {"empty": 422, "not_a_table": 422, "encoding": 422, "too_large": 413, "zip_bomb": 413,
+                        "unsupported": 415}
