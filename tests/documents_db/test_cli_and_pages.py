@@ -102,3 +102,10 @@ def test_import_page_refuses_a_bad_file_and_other_people(client, haskovo_admin):
     client.post("/logout", data={"csrf_token": csrf_of(form.text)})
     sign_in(client, h.expert, h.password)
     assert client.get("/plans/import").status_code == 403
+
+
+def test_the_plans_page_offers_the_import_to_those_who_may(client, world):
+    sign_in(client, world.secretary, world.password)
+    assert "/plans/import" in client.get("/plans").text
+    sign_in(client, world.expert_a, world.password)
+    assert "/plans/import" not in client.get("/plans").text
