@@ -46,7 +46,7 @@ diagrams: install
 ## Extract the interface's strings, merge them into the Bulgarian catalogue, compile it
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project goalflow -o service/translations/messages.pot .
-	$(BIN)/pybabel update -i service/translations/messages.pot -d service/translations -l bg --no-fuzzy-matching
+	$(BIN)/pybabel update -i service/translations/messages.pot -d service/translations -l bg --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d service/translations --statistics
 
 clean:

@@ -18,11 +18,10 @@ from service.web.views import bp
 
 
 def my_substitutions(user: User) -> list[Substitution]:
+    """Where I am the absent person or the substitute (an administrator's own page too)."""
     return list(
         db.session.scalars(
-            select(Substitution)
-            .where((Substitution.absent_id == user.id) | (Substitution.substitute_id == user.id))
-            .order_by(Substitution.starts_on.desc())
+            org.list_substitutions(user).where((Substitution.absent_id == user.id) | (Substitution.substitute_id == user.id))
         )
     )
 
@@ -137,8 +136,8 @@ def name_substitute():
 @bp.post("/account/substitutes/<int:substitution_id>/cancel")
 @login_required
 def cancel_substitute(substitution_id: int):
-    sub = db.session.get(Substitution, substitution_id)
-    if sub is None or sub.absent_id != current_user.id:
+    sub = org.get_substitution(current_user, substitution_id)
+    if sub.absent_id != current_user.id:
         raise GoalflowError("not_found")
     org.cancel_substitute(substitution=sub, actor=current_user)
     flash(_("The substitution was cancelled."), "success")

@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from service.audit import service as audit
 from service.errors import GoalflowError
 from service.extensions import db
 from service.notifications import service as outbox
 from service.org import service as org
-from service.org.models import UNIT_ROLES, Role, Substitution, Unit, User
+from service.org.models import UNIT_ROLES, Role, Unit, User
 from service.web.account import name_substitute_from_form
 from service.web.common import error_message, field_errors, form_int, int_arg, lang, role_required, today
 from service.web.views import bp
@@ -21,17 +20,11 @@ UNIT_KINDS = ("cabinet", "directorate", "department", "sector")
 
 
 def _units() -> list[Unit]:
-    return list(
-        db.session.scalars(select(Unit).where(Unit.administration_id == current_user.administration_id).order_by(Unit.id))
-    )
+    return list(db.session.scalars(org.list_units(current_user, administration_id=current_user.administration_id)))
 
 
 def _people() -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User).where(User.administration_id == current_user.administration_id).order_by(User.name)
-        )
-    )
+    return list(db.session.scalars(org.list_users(current_user).order_by(None).order_by(User.name)))
 
 
 def _own_unit(unit_id: int | None) -> Unit | None:
@@ -42,10 +35,7 @@ def _own_unit(unit_id: int | None) -> Unit | None:
 
 
 def _own_user(user_id: int | None) -> User:
-    user = db.session.get(User, user_id) if user_id else None
-    if user is None or user.administration_id != current_user.administration_id:
-        raise GoalflowError("not_found")
-    return user
+    return org.get_visible_user(current_user, user_id or 0)
 
 
 def _people_page(status: int = 200, **extra):
@@ -123,6 +113,18 @@ def admin_assign_role(user_id: int):
     return redirect(url_for("web.admin_home"))
 
 
+@bp.post("/admin/users/<int:user_id>/<any(enable, disable):what>")
+@role_required(Role.ADMIN)
+def admin_user_active(user_id: int, what: str):
+    """A disabled account can no longer sign in; its sessions and tokens stop at once."""
+    if user_id == current_user.id:
+        raise GoalflowError("forbidden")  # an administrator cannot lock themselves out
+    user = org.update_user(actor=current_user, user_id=user_id, changes={"active": what == "enable"})
+    flash(_("%(name)s can sign in again.", name=user.name) if user.active else
+          _("%(name)s can no longer sign in.", name=user.name), "success")
+    return redirect(url_for("web.admin_home"))
+
+
 @bp.post("/admin/units")
 @role_required(Role.ADMIN)
 def admin_create_unit():
@@ -148,12 +150,7 @@ def admin_create_unit():
 
 
 def _substitutes_page(status: int = 200, **extra):
-    rows = db.session.scalars(
-        select(Substitution)
-        .join(User, User.id == Substitution.absent_id)
-        .where(User.administration_id == current_user.administration_id)
-        .order_by(Substitution.starts_on.desc())
-    ).all()
+    rows = db.session.scalars(org.list_substitutions(current_user)).all()
     context = {"substitutions": rows, "people": _people(), "today": today(), "errors": {}, "form": {},
                "error_for": "", "problem": ""}
     context.update(extra)
@@ -185,10 +182,7 @@ def admin_name_substitute():
 @bp.post("/admin/substitutes/<int:substitution_id>/cancel")
 @role_required(Role.ADMIN)
 def admin_cancel_substitute(substitution_id: int):
-    sub = db.session.get(Substitution, substitution_id)
-    if sub is None or sub.absent.administration_id != current_user.administration_id:
-        raise GoalflowError("not_found")
-    org.cancel_substitute(substitution=sub, actor=current_user)
+    org.cancel_substitute(substitution=org.get_substitution(current_user, substitution_id), actor=current_user)
     flash(_("The substitution was cancelled."), "success")
     return redirect(url_for("web.admin_substitutes"))
 

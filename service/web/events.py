@@ -22,11 +22,16 @@ ACTIONS = {
     "state_changed": _l("The state changed"),
     "goal_imported": _l("Imported from a document"),
     "goal_created": _l("Goal created"),
-    "goal_updated": _l("Goal edited"),
+    "goal_edited": _l("Goal edited"),
     "plan_created": _l("Plan created"),
     "plan_imported": _l("Plan imported"),
     "administration_created": _l("Administration created"),
     "unit_created": _l("Unit created"),
+    "unit_changed": _l("Unit changed"),
+    "administration_renamed": _l("Administration renamed"),
+    "user_changed": _l("User changed"),
+    "campaign_opened": _l("Quarterly campaign opened"),
+    "campaign_closed": _l("Quarterly campaign closed"),
     "user_created": _l("User created"),
     "role_assigned": _l("Role assigned"),
     "password_changed": _l("Password changed"),
@@ -34,9 +39,6 @@ ACTIONS = {
     "substitute_cancelled": _l("Substitution cancelled"),
     "token_issued": _l("API token issued"),
     "token_revoked": _l("API token revoked"),
-    "progress_submitted": _l("Progress report submitted"),
-    "progress_accepted": _l("Progress report accepted"),
-    "progress_returned": _l("Progress report returned"),
 }
 
 

@@ -15,6 +15,7 @@ from service.goals import service as goals
 from service.goals.models import Plan
 from service.org.models import Role, User
 from service.web.common import achieved_from_form, error_message, field_errors, form_int, has_any_role, lang
+from service.web.events import timeline
 from service.web.views import bp
 from service.workflow_registry import workflow_for
 
@@ -83,6 +84,7 @@ def report_context(report_id: int, **extra) -> dict:
         "wf": workflow_for("progress_report"),
         "goal_wf": workflow_for("goal"),
         "risks": RISKS,
+        "timeline": timeline("progress_report", report.id, lang()),
         "lang": lang(),
         "errors": {},
         "form": {},
