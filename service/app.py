@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
+    from service.auth.login import forget_request_user
+
+    app.before_request(forget_request_user)  # first of all: nobody is signed in until this request says so
     login_manager.login_view = "web.login"
     login_manager.session_protection = "basic"
     csrf.init_app(app)
@@ -102,9 +105,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register_interfaces(app: Flask) -> None:
     """Each interface registers itself here: web pages, the JSON API, the admin pages."""
-    from service.web.views import bp as web_bp
-
     from service.api import init_api
+    from service.web.views import bp as web_bp
 
     app.register_blueprint(web_bp)
     init_api(app)

@@ -58,7 +58,11 @@ class Number(fields.Decimal):
 
 
 def amount(maximum: int, **kwargs) -> fields.Decimal:
-    return Number(allow_nan=False, validate=validate.Range(min=-maximum, max=maximum), **kwargs)
+    # The bounds are also stated as numbers: apispec would write a Decimal field's bounds as text.
+    return Number(
+        allow_nan=False, validate=validate.Range(min=-maximum, max=maximum),
+        metadata={"minimum": -maximum, "maximum": maximum}, **kwargs,
+    )
 
 
 class Strict(ma.Schema):

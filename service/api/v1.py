@@ -32,7 +32,8 @@ def register(app: Flask) -> None:
                 "description": "The annual goals of a regional administration: plans, goals, approvals and their history. "
                 "Errors are application/problem+json (RFC 9457).",
             },
-            "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+            # A browser session works too (see cookieAuth); programs use a token.
+            "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": SECURITY_SCHEMES},
         },
     )

@@ -72,3 +72,13 @@ def sign_out() -> None:
     if current_user.is_authenticated and not via_token():
         end_sessions(user=current_user._get_current_object())
     logout_user()
+
+
+def forget_request_user() -> None:
+    """Who calls is decided anew for every request.
+
+    Flask-Login keeps the user on `g`, which lives as long as the app context; where one context
+    serves several requests (tests, a CLI driving the app) a previous caller must not carry over.
+    """
+    g.pop("_login_user", None)
+    g.pop("token_auth", None)
