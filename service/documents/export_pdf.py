@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 from typing import Final
 
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
+from .columns import FINANCING_AMOUNT
 from .model import Lang, PlanDocument
 from .preamble import approval_lines, document_title
 from .rendering import PAGE_WORDS, Column, as_text, columns_for, goal_values, group_spans
@@ -31,7 +33,9 @@ table { width: 100%%; border-collapse: collapse; table-layout: fixed; }
 thead { display: table-header-group; }
 th, td { border: 0.5pt solid #000; padding: 1.5pt 2pt; vertical-align: top;
          overflow-wrap: break-word; hyphens: auto; }
-th { background: #e8e8e8; text-align: center; vertical-align: middle; hyphens: manual; }
+th { background: #e8e8e8; text-align: center; vertical-align: middle; }
+/* An amount never breaks inside the number ("146 305,48" stays on one line). */
+td.amount { white-space: nowrap; overflow-wrap: normal; hyphens: manual; text-align: right; }
 """
 
 
@@ -88,10 +92,14 @@ def _tbody(document: PlanDocument, columns: list[Column], lang: Lang) -> str:
     rows = []
     for goal in document.goals:
         values = goal_values(goal, columns, lang)
-        cells = (_cell(as_text(value, column.field)) for column, value in zip(columns, values, strict=True))
+        cells = (
+            _cell(as_text(value, column.field), amount=column.field == FINANCING_AMOUNT and isinstance(value, Decimal))
+            for column, value in zip(columns, values, strict=True)
+        )
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<tbody>{''.join(rows)}</tbody>"
 
 
-def _cell(text: str) -> str:
-    return f"<td>{escape(text).replace(chr(10), '<br>')}</td>"
+def _cell(text: str, *, amount: bool = False) -> str:
+    opening = '<td class="amount">' if amount else "<td>"
+    return f"{opening}{escape(text).replace(chr(10), '<br>')}</td>"
