@@ -139,16 +139,22 @@ def test_the_request_id_travels_with_the_tasks_a_request_publishes():
         seen.append(observability.current_request_id())
         done.set()
 
-    with start_worker(celery, perform_ping_check=False, pool="solo", loglevel="WARNING"):
-        token = observability.request_id_var.set("from-the-request-7")
-        try:
-            remember.delay()
-        finally:
-            observability.request_id_var.reset(token)
-        assert done.wait(20)
-        done.clear()
-        remember.delay()  # published outside any request: traced by its own task id
-        assert done.wait(20)
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level  # the worker sets logging up (our setup_logging handler)
+    try:
+        with start_worker(celery, perform_ping_check=False, pool="solo", loglevel="WARNING"):
+            token = observability.request_id_var.set("from-the-request-7")
+            try:
+                remember.delay()
+            finally:
+                observability.request_id_var.reset(token)
+            assert done.wait(20)
+            done.clear()
+            remember.delay()  # published outside any request: traced by its own task id
+            assert done.wait(20)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
     assert seen[0] == "from-the-request-7"
     assert seen[1] not in ("", "from-the-request-7")
     assert observability.current_request_id() == ""
