@@ -88,6 +88,33 @@ def state_of(state: str, wf, lang: str) -> str:
     return wf.state_label(state, lang)
 
 
+HTTP_TITLES = {
+    400: _l("The request could not be understood."),
+    401: _l("You need to sign in."),
+    403: _l("You are not allowed to see this page."),
+    404: _l("There is no such page, or it is not visible to you."),
+    405: _l("This address does not take this kind of request."),
+    409: _l("Someone changed this meanwhile."),
+    412: _l("Someone changed this meanwhile."),
+    413: _l("The file is too large."),
+    422: _l("Some of the input is not valid."),
+    429: _l("Too many attempts. Wait a minute and try again."),
+    500: _l("Something went wrong on our side. Nothing was changed."),
+}
+
+
+def http_title(status: int | None) -> str:
+    return str(HTTP_TITLES.get(status or 500, HTTP_TITLES[500]))
+
+
+def generic_description(status: int | None, message: str) -> bool:
+    """Werkzeug's own English wording, which the page replaces with the reader's language."""
+    from werkzeug.exceptions import default_exceptions
+
+    known = default_exceptions.get(status or 0)
+    return message in ("Internal Server Error", None, "") or (known is not None and message == known.description)
+
+
 def progress_enabled() -> bool:
     from service.web.progress import progress_service
 
@@ -118,4 +145,6 @@ def _globals(state) -> None:
         progress_enabled=progress_enabled,
         transition_label=transition_label,
         subject_path=subject_path,
+        http_title=http_title,
+        generic_description=generic_description,
     )

@@ -66,3 +66,16 @@ def test_the_demo_plan_renders_as_the_official_table(ctx, client):
         assert page.status_code == 200, goal.number
     home = client.get("/")
     assert 'id="state-matrix"' in home.text
+
+
+def test_error_pages_speak_the_readers_language(world, client):
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404
+    assert "Няма такава страница" in missing.text and "The requested URL" not in missing.text
+    login(client, world.observer, world.password)
+    client.get("/lang/en")
+    from flask_babel import refresh
+
+    refresh()  # the test's shared app context would keep the language of the previous request
+    refused = client.get("/admin")
+    assert refused.status_code == 403 and "You are not allowed" in refused.text
