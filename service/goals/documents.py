@@ -291,7 +291,7 @@ def import_document(
             year=document.year, kind=document.kind, dry_run=dry_run, plan=plan, plan_created=plan is None,
             warnings=list(document.warnings),
         )
-        numbered = _renumbered([_split_indicators(g) for g in document.goals])
+        numbered = _renumbered([_storable(_split_indicators(g)) for g in document.goals])
         existing = {g.number: g for g in plan.goals} if plan else {}
         if mode == PROGRESS_ONLY:
             _refuse_new_goals([number for number, _, _ in numbered if number not in existing])
@@ -356,6 +356,67 @@ def _renumbered(doc_goals: list[DocGoal]) -> list[tuple[int, DocGoal, list[str]]
         taken.add(number)
         numbered.append((number, doc_goal, notes))
     return numbered
+
+
+# What the columns can hold: longer text is cut (the whole cell stays in source_cells), numbers
+# beyond the column's precision are left out (their wording stays in the *_text fields and cells).
+_TEXT_LIMITS: Final = {
+    "financing_source": Goal.__table__.c.financing_source.type.length,
+    "status_wording": Goal.__table__.c.status_wording.type.length,
+}
+_UNIT_LIMIT: Final = Indicator.__table__.c.unit.type.length
+_AMOUNT_LIMIT: Final = Decimal(10) ** (Goal.__table__.c.financing_amount.type.precision - 2)
+_VALUE_LIMIT: Final = Decimal(10) ** (Indicator.__table__.c.target.type.precision - 4)
+
+
+def _storable(doc_goal: DocGoal) -> DocGoal:
+    """The goal as the database can keep it, with a warning for each value that had to give way."""
+    notes: list[str] = []
+    changes: dict[str, Any] = {}
+    for name, limit in _TEXT_LIMITS.items():
+        text = getattr(doc_goal, name)
+        if len(text) > limit:
+            changes[name] = text[:limit]
+            notes.append(bilingual(
+                f"Текстът „{text[:40]}…“ е съкратен до {limit} знака; целият е в клетките на реда.",
+                f"The text “{text[:40]}…” was cut to {limit} characters; the whole is in the row's cells.",
+            ))
+    if doc_goal.financing_amount is not None and abs(doc_goal.financing_amount) >= _AMOUNT_LIMIT:
+        changes["financing_amount"] = None
+        notes.append(bilingual(
+            f"Сумата {doc_goal.financing_amount} е твърде голяма и не е записана; тя е в клетките на реда.",
+            f"The amount {doc_goal.financing_amount} is too large to keep; it is in the row's cells.",
+        ))
+    indicators = []
+    for ind in doc_goal.indicators:
+        values = {name: getattr(ind, name) for name in ("baseline", "target", "achieved")}
+        too_large = [name for name, value in values.items() if value is not None and abs(value) >= _VALUE_LIMIT]
+        if too_large or len(ind.unit) > _UNIT_LIMIT:
+            notes.append(bilingual(
+                f"Стойност на индикатора „{ind.name[:40]}“ е извън допустимото; пазят се текстът и клетките.",
+                f"A value of the indicator “{ind.name[:40]}” is out of range; its text and the cells are kept.",
+            ))
+            ind = dataclasses.replace(ind, unit=ind.unit[:_UNIT_LIMIT], **dict.fromkeys(too_large))
+        indicators.append(ind)
+    if not notes:
+        return _without_nul(doc_goal)
+    return _without_nul(dataclasses.replace(
+        doc_goal, **changes, indicators=indicators, warnings=[*doc_goal.warnings, *notes], needs_review=True,
+    ))
+
+
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL keeps no NUL character in text; a file decoded from UTF-16 may carry one."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if dataclasses.is_dataclass(value):
+        return dataclasses.replace(value, **{
+            f.name: _without_nul(getattr(value, f.name)) for f in dataclasses.fields(value)
+            if isinstance(getattr(value, f.name), str | list)
+        })
+    return value
 
 
 def _split_indicators(doc_goal: DocGoal) -> DocGoal:

@@ -88,6 +88,9 @@ def test_import_pages_preview_then_confirm(client, haskovo_admin, haskovo_bytes)
     assert twice.status_code == 302 and twice.headers["Location"].endswith("/plans/import"), "confirmed once only"
     page = client.get(f"/plans/{plan.id}")
     assert f"/api/v1/plans/{plan.id}/export?format=pdf" in page.text
+    button = client.get(f"/api/v1/plans/{plan.id}/export?format=csv")  # the plan page's buttons, signed in
+    assert (button.status_code, button.mimetype) == (200, "text/csv")
+    assert parse_document(button.data).goals[5].status_wording == "Неизпълнена"
 
 
 def test_import_page_refuses_a_bad_file_and_other_people(client, haskovo_admin):

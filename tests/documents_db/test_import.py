@@ -169,3 +169,23 @@ def test_a_year_is_required_and_a_bad_file_is_a_domain_error(haskovo_admin, hask
     statuses = {code: documents.document_problem(DocumentError(code)).status for code in ERROR_CODES}
     assert statuses == {"empty": 422, "not_a_table": 422, "encoding": 422, "too_large": 413, "zip_bomb": 413,
                         "unsupported": 415}
+
+
+def test_values_beyond_what_the_columns_hold_are_kept_in_the_cells(haskovo_admin):
+    from decimal import Decimal
+
+    from service.documents import Indicator as DocIndicator
+
+    huge = DocGoal(
+        number=1, title="Цел\x00 с NUL", units=["АПОФУС"], financing_source="Източник " * 50,
+        financing_amount=Decimal("12345678901234.5"), source_cells=["1", "Цел с NUL", "Източник ..."],
+        indicators=[DocIndicator(name="Брой", unit="единици" * 10, target=Decimal("1e20"), target_text="10^20")],
+    )
+    result = documents.import_document(PlanDocument(kind="plan", year=2031, goals=[huge]),
+                                       administration=haskovo_admin.admin, actor=haskovo_admin.secretary)
+    db.session.expire_all()
+    goal = result.plan.goals[0]
+    assert goal.title == "Цел с NUL" and len(goal.financing_source) == 300 and goal.financing_amount is None
+    assert goal.indicators[0].target is None and goal.indicators[0].target_text == "10^20"
+    assert goal.needs_review and len(goal.import_warnings) == 3
+    assert goal.source_cells == ["1", "Цел с NUL", "Източник ..."]
