@@ -58,7 +58,8 @@ def _refused(exc: GoalflowError, which: str, page=_people_page):
     if exc.status == 404:
         raise exc
     db.session.rollback()
-    return page(exc.status, errors=field_errors(exc) or {"_": error_message(exc)}, form=request.form,
+    errors = field_errors(exc, {"unit": "unit_id"}) or {"_": error_message(exc)}
+    return page(exc.status, errors=errors, form=request.form,
                 error_for=which, problem=error_message(exc))
 
 
@@ -100,15 +101,20 @@ def admin_create_user():
     return redirect(url_for("web.admin_home"))
 
 
-@bp.post("/admin/users/<int:user_id>/roles")
+@bp.post("/admin/roles")
 @role_required(Role.ADMIN)
-def admin_assign_role(user_id: int):
-    user = _own_user(user_id)
+def admin_assign_role():
     try:
+        user_id = form_int("user_id")
+        if user_id is None:
+            raise GoalflowError("invalid_input", fields={"user_id": "no such person"})
+        user = _own_user(user_id)
         role, unit = _role_and_unit()
         org.assign_role(user=user, role=role, unit=unit, actor=current_user)
     except GoalflowError as exc:
-        return _refused(exc, f"role-{user_id}")
+        if exc.status == 404:
+            exc = GoalflowError("invalid_input", fields={"user_id": "no such person"})
+        return _refused(exc, "role")
     flash(_("The role was assigned."), "success")
     return redirect(url_for("web.admin_home"))
 

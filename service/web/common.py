@@ -98,9 +98,11 @@ def field_message(text: str) -> str:
     return text
 
 
-def field_errors(exc: GoalflowError) -> dict[str, str]:
-    """Per-field problems keyed by form field name (achieved.12 -> achieved-12)."""
-    return {name.replace(".", "-"): field_message(str(text)) for name, text in exc.fields.items()}
+def field_errors(exc: GoalflowError, aliases: dict[str, str] | None = None) -> dict[str, str]:
+    """Per-field problems keyed by form field name (achieved.12 -> achieved-12; a service's
+    name for a field -> the form's, through `aliases`)."""
+    aliases = aliases or {}
+    return {aliases.get(name, name).replace(".", "-"): field_message(str(text)) for name, text in exc.fields.items()}
 
 
 def achieved_from_form() -> dict:

@@ -58,6 +58,19 @@ def _preview(result: ImportResult, filename: str, token: str):
     )
 
 
+def _attempt(data: bytes, filename: str, *, dry_run: bool):
+    """The import (or its dry run) as the signed-in person; a refusal comes back as the form saying why."""
+    try:
+        document = documents.read_upload(data, filename)
+        return documents.import_document(
+            document, administration=current_user.administration, actor=current_user, dry_run=dry_run,
+        )
+    except GoalflowError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _form(exc.status, error_message(exc))
+
+
 @bp.get("/plans/import")
 @login_required
 def plan_import():
@@ -74,13 +87,9 @@ def plan_import_preview():
     if upload is None or not upload.filename:
         return _form(422, _("Choose a file to import."))
     data, filename = upload.read(), upload.filename
-    try:
-        document = documents.read_upload(data, filename)
-        result = documents.preview_document(document, administration=current_user.administration, actor=current_user)
-    except GoalflowError as exc:
-        if exc.status == 403:
-            raise
-        return _form(exc.status, error_message(exc))
+    result = _attempt(data, filename, dry_run=True)
+    if not isinstance(result, ImportResult):
+        return result
     _forget_upload()
     token = secrets.token_urlsafe(24)
     (_uploads() / token).write_bytes(data)
@@ -97,13 +106,9 @@ def plan_import_confirm():
     if not pending or request.form.get("token") != pending["token"] or not path.is_file():
         flash(_("That preview is no longer current: choose the file again."), "error")
         return redirect(url_for("web.plan_import"))
-    try:
-        document = documents.read_upload(path.read_bytes(), pending["filename"])
-        result = documents.import_document(document, administration=current_user.administration, actor=current_user)
-    except GoalflowError as exc:
-        if exc.status == 403:
-            raise
-        return _form(exc.status, error_message(exc))
+    result = _attempt(path.read_bytes(), pending["filename"], dry_run=False)
+    if not isinstance(result, ImportResult):
+        return result
     _forget_upload()
     flash(_("Imported: %(new)s new goals, %(updated)s updated.", new=result.created, updated=result.updated), "success")
     return redirect(url_for("web.plan_page", plan_id=result.plan.id))

@@ -266,3 +266,25 @@ def test_the_audit_page_finds_a_changed_event(world, client):
     event.reason = "подправено"
     db.session.commit()
     assert 'data-ok="no"' in client.get("/admin/audit?check=1").text
+
+
+def test_the_administrator_assigns_roles_and_disables_accounts(world, client):
+    from service.org.models import Role
+
+    login(client, world.sysadmin, world.password)
+    bad = client.post("/admin/roles", data={
+        "csrf_token": csrf_of(client, "/admin"), "user_id": world.expert_a.id, "role": "head", "unit_id": "",
+    })
+    assert bad.status_code == 422 and 'id="unit_id-error"' in bad.text
+    ok = client.post("/admin/roles", data={
+        "csrf_token": csrf_of(client, "/admin"), "user_id": world.expert_a.id, "role": "head", "unit_id": world.b.id,
+    })
+    assert ok.status_code == 302
+    db.session.refresh(world.expert_a)
+    assert world.expert_a.has_role(Role.HEAD, world.b.id)
+    off = client.post(f"/admin/users/{world.observer.id}/disable", data={"csrf_token": csrf_of(client, "/admin")})
+    assert off.status_code == 302
+    db.session.refresh(world.observer)
+    assert not world.observer.active
+    own = client.post(f"/admin/users/{world.sysadmin.id}/disable", data={"csrf_token": csrf_of(client, "/admin")})
+    assert own.status_code == 403
