@@ -101,7 +101,8 @@ class Viewer:
     def sees(self, admin_id: int, unit_ids: set[int]) -> bool:
         if self.administration_id != admin_id:
             return False
-        return self.all_units or bool(self.unit_ids & unit_ids)
+        # An object of no unit in particular (the year's plan) is the whole administration's.
+        return self.all_units or not unit_ids or bool(self.unit_ids & unit_ids)
 
 
 def viewer(user: User, today: date) -> Viewer:
