@@ -57,15 +57,11 @@ class ExportArgs(s.Strict):
     lang = fields.String(load_default="bg", validate=validate.OneOf(LANGS))
 
 
-class ImportedIndicatorSchema(ma.Schema):
-    name = fields.String()
-    unit = fields.String()
-    baseline = fields.String(allow_none=True, metadata={"format": "decimal"})
-    baseline_text = fields.String()
-    target = fields.String(allow_none=True, metadata={"format": "decimal"})
-    target_text = fields.String()
-    achieved = fields.String(allow_none=True, metadata={"format": "decimal"})
-    achieved_text = fields.String()
+class ImportedIndicatorSchema(s.IndicatorSchema):
+    """An indicator as the file has it: not saved yet, so neither id nor position."""
+
+    class Meta:
+        exclude = ("id", "position")
 
 
 class ImportedGoalSchema(ma.Schema):
