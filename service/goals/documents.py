@@ -314,9 +314,10 @@ def import_document(
         audit.record(
             chain_id=administration.id, action="plan_imported", subject_type="plan", subject_id=plan.id,
             actor_id=actor.id if actor else None, at=now,
-            after={
+            after={  # the document's own approval block has no column of its own: it is kept here
                 "kind": document.kind, "created": result.created, "updated": result.updated,
-                "warnings": result.warnings,
+                "warnings": result.warnings, "administration": document.administration,
+                "governor_name": document.governor_name, "approved_on": document.approved_on,
             },
         )
     return result

@@ -74,6 +74,7 @@ def test_a_plan_imported_twice_updates_its_draft_and_keeps_what_people_added(wor
     db.session.commit()
 
     plan_doc.goals[1].title = "Обновяване на областната стратегия"
+    plan_doc.governor_name = "Иван Петров"  # the document's approval block has no column: the event keeps it
     second = imported(documents.render_document(plan_doc, "docx"), world.sysadmin, world.admin)
     db.session.expire_all()
     assert (second.plan.id, second.created, second.updated) == (first.plan.id, 0, 3)
@@ -85,6 +86,8 @@ def test_a_plan_imported_twice_updates_its_draft_and_keeps_what_people_added(wor
                                                     Event.action == "goal_imported").order_by(Event.seq)).all()
     assert [e.before is None for e in events] == [True, False]
     assert events[1].before["title"] == "Цел 2" and events[1].after["title"] == goal.title
+    plan_event = db.session.scalars(select(Event).where(Event.action == "plan_imported").order_by(Event.seq)).all()[-1]
+    assert (plan_event.after["created"], plan_event.after["updated"], plan_event.after["governor_name"]) == (0, 3, "Иван Петров")
 
 
 def test_a_report_into_a_plan_being_reported_on_changes_only_progress_notes(world):
