@@ -51,7 +51,7 @@ def test_import_preview_then_import_then_again(client, haskovo_admin, haskovo_by
     assert db.session.scalar(select(func.count()).select_from(Goal).where(Goal.plan_id == plan_id)) == 8
 
 
-def test_a_bad_file_is_a_problem_with_the_documents_code_and_writes_nothing(client, haskovo_admin, haskovo_bytes):
+def test_a_bad_upload_is_a_problem_with_a_stable_code_and_writes_nothing(client, haskovo_admin, haskovo_bytes):
     bad_files = [
         (b"", "empty.csv", 422, "empty"),
         (b"just some words\nand more words\n", "notes.txt", 422, "not_a_table"),
@@ -65,11 +65,8 @@ def test_a_bad_file_is_a_problem_with_the_documents_code_and_writes_nothing(clie
         assert name in response.json["detail"]
     refused = upload(client, haskovo_admin.expert_token, haskovo_bytes)
     assert (refused.status_code, refused.json["code"]) == (403, "forbidden")
-    assert plans_of(haskovo_admin.admin) == 0
 
-
-def test_an_upload_is_multipart_with_a_file(client, haskovo_admin):
-    h = haskovo_admin
+    h = haskovo_admin  # an upload is multipart, with a file
     missing = client.post("/api/v1/plans/import", data={"other": "x"}, headers=bearer(h.token),
                           content_type="multipart/form-data")
     assert missing.status_code == 422 and "file" in missing.json["errors"]
@@ -78,6 +75,7 @@ def test_an_upload_is_multipart_with_a_file(client, haskovo_admin):
     as_form = client.post("/api/v1/plans/import", data={"file": "x"}, headers=bearer(h.token))
     assert as_form.status_code == 415
     assert client.post("/api/v1/plans/import", data={"file": (io.BytesIO(b"x"), "x.csv")}).status_code == 401
+    assert plans_of(haskovo_admin.admin) == 0
 
 
 def test_a_browser_session_imports_with_its_csrf_token(client, haskovo_admin, haskovo_bytes):
@@ -128,23 +126,18 @@ def test_export_says_plan_or_report_in_either_language_with_the_governors_approv
     assert english.kind == "report" and english.goals[2].state == "planned"
 
 
-def test_export_shows_only_the_goals_i_may_see(client, world):
+def test_export_shows_only_what_i_may_see_as_the_document_declares(client, world, haskovo_admin):
     from service.auth.service import issue_token
 
     token = issue_token(user=world.expert_b, name="tests")[1]
     document = parse_document(export(client, token, world.plan.id, "format=xlsx").data)
     assert [g.number for g in document.goals] == [2, 3]
-
-
-def test_export_of_an_absent_plan_or_a_bad_format(client, world, haskovo_admin):
-    assert client.get(f"/api/v1/plans/{world.plan.id}/export?format=docx",
-                      headers=bearer(haskovo_admin.token)).status_code == 404
-    bad = client.get(f"/api/v1/plans/{world.plan.id}/export?format=odt", headers=bearer(haskovo_admin.token))
+    other = client.get(f"/api/v1/plans/{world.plan.id}/export?format=docx", headers=bearer(haskovo_admin.token))
+    assert other.status_code == 404, "another administration's plan is not there for me"
+    bad = client.get(f"/api/v1/plans/{world.plan.id}/export?format=odt", headers=bearer(token))
     assert bad.status_code == 422 and "format" in bad.json["errors"]
     assert client.get(f"/api/v1/plans/{world.plan.id}/export?format=docx").status_code == 401
 
-
-def test_the_openapi_document_declares_the_upload_and_the_files(client):
     spec = client.get("/api/openapi.json").json
     upload_op = spec["paths"]["/api/v1/plans/import"]["post"]
     schema_ref = upload_op["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]

@@ -109,7 +109,7 @@ def test_a_report_into_a_plan_being_reported_on_changes_only_progress_notes(worl
     assert db.session.get(Goal, world.g_b.id).version == world.g_b.version
 
 
-def test_what_an_adopted_plan_refuses_writes_nothing(world):
+def test_who_imports_and_what_an_adopted_plan_refuses(world):
     cases = [
         ("plan", [1, 2, 3], "plan_not_importable"),  # a plan document into a plan being reported on
         ("report", [1, 2, 3, 4], "import_new_goals"),  # a goal the adopted plan does not have
@@ -124,9 +124,7 @@ def test_what_an_adopted_plan_refuses_writes_nothing(world):
     assert "4" in refused.value.message("bg")
     assert counts() == before
 
-
-def test_an_approved_plan_refuses_every_import(world):
-    world.plan.state = "report_approved"
+    world.plan.state = "report_approved"  # a signed report takes no document at all
     db.session.commit()
     document = PlanDocument(kind="report", year=2023, goals=[DocGoal(number=1, title="Цел 1", units=["АПОФУС"])])
     with pytest.raises(GoalflowError) as refused:
@@ -134,8 +132,7 @@ def test_an_approved_plan_refuses_every_import(world):
     assert refused.value.code == "plan_not_importable"
     assert "Отчетът е утвърден" in refused.value.message("bg")
 
-
-def test_only_the_chief_secretary_or_an_administrator_imports(world):
+    # Only the chief secretary or an administrator imports.
     document = PlanDocument(kind="plan", year=2030, goals=[DocGoal(number=1, title="Цел", units=["АПОФУС"])])
     for who in ("expert_a", "head_a", "governor", "deputy", "observer"):
         with pytest.raises(GoalflowError) as refused:
@@ -158,8 +155,6 @@ def test_a_dry_run_lists_every_goal_with_its_warnings_and_writes_nothing(haskovo
     assert [bool(o.warnings) for o in result.goals[:3]] == [True, True, True]
     assert len(result.warnings) == 2  # about the header of the document
 
-
-def test_a_year_is_required_and_a_bad_file_is_a_domain_error(haskovo_admin, haskovo_bytes):
     document = parse_document(haskovo_bytes)
     document.year = None
     with pytest.raises(GoalflowError) as no_year:

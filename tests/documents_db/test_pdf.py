@@ -21,7 +21,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def test_the_report_pdf_is_landscape_and_signed(client, world, backend, tmp_path):
+def test_the_report_pdf_is_landscape_and_signed(backend, request, tmp_path):
     if backend == "postgresql":
         pytest.skip("rendering does not depend on the database; the data path is checked on both by the other exports")
     if not Path(PDFTOPPM).exists():
@@ -30,6 +30,7 @@ def test_the_report_pdf_is_landscape_and_signed(client, world, backend, tmp_path
         service_missing("pdftoppm (poppler-utils)")
     from service.auth.service import issue_token
 
+    client, world = request.getfixturevalue("client"), request.getfixturevalue("world")
     world.plan.report_approved_by_id = world.governor.id
     world.plan.report_approved_at = datetime(2024, 1, 31, 10, 0, tzinfo=UTC)
     db.session.commit()
