@@ -8,6 +8,7 @@ import smtplib
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
@@ -26,9 +27,14 @@ def _domain(settings: Settings) -> str:
     return address.rpartition("@")[2] or "goalflow.local"
 
 
+# Python's folding of long non-ASCII headers drops the spaces between the encoded words it
+# splits ("одобрено:Отчитане"); folding only at RFC 5322's hard limit keeps subjects whole.
+UNFOLDED = policy.default.clone(max_line_length=998)
+
+
 def build_message(note: Notification, settings: Settings) -> EmailMessage:
     """multipart/alternative (text + HTML), inside multipart/mixed when there are attachments."""
-    message = EmailMessage()
+    message = EmailMessage(policy=UNFOLDED)
     message["From"] = settings.MAIL_FROM
     message["To"] = note.email
     message["Subject"] = note.subject
