@@ -29,8 +29,11 @@ def prepare(settings: Settings) -> None:
 
 
 def main() -> int:
-    settings = Settings.from_env()
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
+    # Links in emails point where this instance listens, unless BASE_URL says otherwise;
+    # the children inherit it.
+    os.environ.setdefault("BASE_URL", f"http://{host}:{port}")
+    settings = Settings.from_env()
     prepare(settings)
     bin_dir = os.path.dirname(sys.executable)
     children = [
