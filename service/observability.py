@@ -111,6 +111,8 @@ def configure_logging(settings: Settings) -> None:
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.LOG_LEVEL.upper())
+    if settings.LOG_FORMAT == "json":
+        logging.captureWarnings(True)  # Python's warnings as log lines too, not loose text on stderr
     for chatty in QUIET_LOGGERS:
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
