@@ -4,8 +4,6 @@ prometheus-client's multiprocess files tidied when a worker process exits.
 Workers: WEB_CONCURRENCY (gunicorn reads it itself); the bind address is on the command line.
 """
 
-from prometheus_client import multiprocess
-
 from service.config import Settings
 from service.observability import gunicorn_logconfig
 
@@ -24,4 +22,6 @@ forwarded_allow_ips = "*"  # behind the proxy that ends TLS; it sets X-Forwarded
 
 def child_exit(server, worker):
     if _settings.PROMETHEUS_MULTIPROC_DIR:
+        from prometheus_client import multiprocess
+
         multiprocess.mark_process_dead(worker.pid, _settings.PROMETHEUS_MULTIPROC_DIR)

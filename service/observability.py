@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import re
 import sys
 import time
@@ -22,6 +23,11 @@ from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+# An empty PROMETHEUS_MULTIPROC_DIR means "unset" to Settings, but prometheus-client would take it as
+# the current directory and litter it with counter files: drop it before the library reads it.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR") == "":
+    del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 from celery import signals as celery_signals
 from flask import Blueprint, Flask, Response, abort, current_app, g, request

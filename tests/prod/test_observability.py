@@ -175,3 +175,19 @@ def test_gunicorn_logs_like_the_application(log_format):
         assert json.loads(out)["message"] == "Booting worker"
     else:
         assert "Booting worker" in out and "INFO" in out
+
+
+def test_an_empty_multiprocess_dir_setting_leaves_no_files_behind(tmp_path):
+    """Empty means unset, as for every setting; prometheus-client alone would write into the cwd."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = "from service import observability as o; o.HTTP_REQUESTS.labels('GET', '/', '200').inc(); print('ok')"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": "", "PYTHONPATH": str(root)}
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.strip() == "ok", result.stderr
+    assert list(tmp_path.iterdir()) == []
