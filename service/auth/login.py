@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 from flask_login import current_user, logout_user
 
 from service.auth.service import user_for_token
@@ -77,8 +77,10 @@ def sign_out() -> None:
 def forget_request_user() -> None:
     """Who calls is decided anew for every request.
 
-    Flask-Login keeps the user on `g`, which lives as long as the app context; where one context
-    serves several requests (tests, a CLI driving the app) a previous caller must not carry over.
+    Flask-Login keeps the user on `g`, and Flask-WTF the CSRF token it derived from the session;
+    `g` lives as long as the app context, and where one context serves several requests (tests, a
+    CLI driving the app) nothing of a previous caller may carry over.
     """
     g.pop("_login_user", None)
     g.pop("token_auth", None)
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
