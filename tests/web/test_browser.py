@@ -164,8 +164,11 @@ def test_phone_layout_and_keyboard(web_world, new_page):
     page = new_page(width=390, height=844)
     sign_in(page, w.governor)
     # Nothing wider than the screen but the wide official table, which scrolls in its own region.
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 1, overflow
+    for path in ("/", f"/goals/{w.g_ab}", f"/plans/{w.plan_id}", "/approvals", "/account"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, (path, overflow)
+    page.goto("/")
     shoot(page, "home-phone")
     # The first Tab lands on the skip link, which takes the keyboard to the content.
     page.keyboard.press("Tab")
