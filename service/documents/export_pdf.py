@@ -6,9 +6,6 @@ from decimal import Decimal
 from html import escape
 from typing import Final
 
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
-
 from .columns import FINANCING_AMOUNT
 from .model import Lang, PlanDocument
 from .preamble import approval_lines, document_title
@@ -43,6 +40,11 @@ def export_pdf(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
     """A4 landscape, table header repeated on every page, "Страница N от M" at the foot."""
     html = _html(document, lang)
     # An empty protocol list refuses every URL: the document embeds no external resources.
+    # Imported here: WeasyPrint takes about two seconds to import, which every web and worker
+    # process would otherwise pay at start-up for a PDF few of them ever render.
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
     fetcher = URLFetcher(allowed_protocols=())
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
 

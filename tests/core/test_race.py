@@ -111,7 +111,7 @@ def test_simultaneous_decisions_apply_exactly_one_transition(race_db):
                 # head_b also holds the slot, but only the twenty racers decide
                 for inbox in inboxes:
                     inbox.put(req.id)
-                outcomes = [results.get(timeout=60) for _ in range(PROCESSES)]
+                outcomes = [results.get(timeout=300) for _ in range(PROCESSES)]
                 assert {o[0] for o in outcomes} == {req.id}
                 errors = [o for o in outcomes if o[1] == "error"]
                 assert not errors, errors
