@@ -22,6 +22,8 @@ def select_locale() -> str:
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in ("bg", "en"):
         return chosen
+    if request.path.startswith("/api/") and request.accept_languages.best_match(["bg", "en"]):
+        return request.accept_languages.best_match(["bg", "en"])  # a program says what it wants per call
     if current_user and getattr(current_user, "is_authenticated", False):
         return current_user.locale or "bg"
     return request.accept_languages.best_match(["bg", "en"], default="bg")
@@ -43,9 +45,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
-    from service.auth.login import forget_request_user
+    from service.auth.login import forget_previous_request
 
-    app.before_request(forget_request_user)  # first of all: nobody is signed in until this request says so
+    app.before_request(forget_previous_request)  # first of all: nobody is signed in until this request says so
     login_manager.login_view = "web.login"
     login_manager.session_protection = "basic"
     csrf.init_app(app)

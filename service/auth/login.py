@@ -74,13 +74,12 @@ def sign_out() -> None:
     logout_user()
 
 
-def forget_request_user() -> None:
-    """Who calls is decided anew for every request.
+def forget_previous_request() -> None:
+    """Who calls, and in which language, is decided anew for every request.
 
-    Flask-Login keeps the user on `g`, and Flask-WTF the CSRF token it derived from the session;
-    `g` lives as long as the app context, and where one context serves several requests (tests, a
-    CLI driving the app) nothing of a previous caller may carry over.
+    Flask-Login keeps the user on `g`, Flask-WTF the CSRF token it derived from the session and
+    Flask-Babel the locale; `g` lives as long as the app context, and where one context serves
+    several requests (tests, a CLI driving the app) nothing of a previous caller may carry over.
     """
-    g.pop("_login_user", None)
-    g.pop("token_auth", None)
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    for name in ("_login_user", "token_auth", "_flask_babel", current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")):
+        g.pop(name, None)
