@@ -1,0 +1,167 @@
+"""Approval throughput and latency: the production shape (gunicorn, Celery, PostgreSQL, Redis,
+deploy/prod_local.py) under 16 and 64 concurrent clients driven by wrk from its own process.
+Every request is a head's approval over the API with a bearer token; each one applies a `start`
+transition (its one stage is the heads'). In the same run, the ceiling: a bare Flask and
+SQLAlchemy endpoint (bench/ceiling.py) under the same gunicorn settings and the same load, doing
+the equivalent SQL. Afterwards: the resident size of the web and Celery worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from bench.common import (
+    PG_ADMIN_URL, REDIS_DB, REDIS_URL, ROOT, load, rss_mib, scaled, table, verdict, write_section,
+)
+from deploy.prod_local import ProdLocal, free_port, http_status
+
+CLIENTS = (16, 64)
+ADMINISTRATIONS = 8
+WRK_THREADS = 2
+
+
+def wrk(url: str, path_format: str, pool: Path, clients: int, seconds: int) -> dict:
+    env = {**os.environ, "POOL_FILE": str(pool), "WRK_THREADS": str(WRK_THREADS), "PATH_FORMAT": path_format}
+    started_load = load()
+    out = subprocess.run(
+        ["wrk", "-t", str(WRK_THREADS), "-c", str(clients), "-d", f"{seconds}s", "--timeout", "10s",
+         "-s", str(ROOT / "bench" / "decide.lua"), url],
+        capture_output=True, text=True, env=env, timeout=seconds + 60, check=True,
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("JSON "))
+    result = json.loads(line[5:])
+    result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["errors"] = sum(result[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
+    result["load"] = started_load
+    return result
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(child) for child in text]
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    result = []
+    for child in children(pid):
+        result += [child, *descendants(child)]
+    return result
+
+
+def start_ceiling(prod: ProdLocal, run_dir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": prod.database_url, "PYTHONPATH": str(ROOT)}
+    log = (run_dir / "ceiling.log").open("ab")
+    workers = prod.spec("web").environment.get("WEB_CONCURRENCY") or "2"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--workers", workers, "--bind", f"127.0.0.1:{port}",
+         "--timeout", "60", "bench.ceiling:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while http_status(url + "/decide/0") is None:  # GET: 405 once it listens
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError("the ceiling app did not start: " + (run_dir / "ceiling.log").read_text())
+        time.sleep(0.3)
+    return process, url
+
+
+def profile(prod: ProdLocal, seconds: int, clients: int) -> subprocess.Popen | None:
+    """BENCH_PROFILE=DIR: py-spy samples the web workers during each goalflow run (collapsed stacks)."""
+    out = os.environ.get("BENCH_PROFILE")
+    if not out:
+        return None
+    Path(out).mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--subprocesses", "--nonblocking",
+         "-d", str(seconds), "-o", f"{out}/web-{clients}.txt", "--pid", str(prod.child("web").process.pid)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def count_applied(prod: ProdLocal) -> int:
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + prod.database
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM transition_requests WHERE status = 'approved'").fetchone()[0]
+
+
+def main() -> None:
+    seconds = scaled(20, 4)
+    pool = scaled(8000, 400)
+    run_dir = Path(tempfile.mkdtemp(prefix="goalflow-bench-"))
+    prod = ProdLocal(pg_admin_url=PG_ADMIN_URL, redis_url=REDIS_URL, redis_db=REDIS_DB, run_dir=run_dir)
+    prod.start()
+    ceiling = None
+    try:
+        seeded = prod.run([sys.executable, "-m", "bench.seed_approvals", str(ADMINISTRATIONS), str(pool),
+                           str(run_dir / "pools")], timeout=1800)
+        if seeded.returncode != 0:
+            raise RuntimeError(seeded.stderr)
+        ceiling, ceiling_url = start_ceiling(prod, run_dir)
+        rows, applied_before = [], 0
+        results = {}
+        for n, clients in enumerate(CLIENTS, start=1):
+            spy = profile(prod, seconds, clients)
+            app = wrk(prod.base_url, "/api/v1/approvals/%s/approve", run_dir / "pools" / f"pool-{n}.txt", clients, seconds)
+            if spy is not None:
+                spy.wait(timeout=120)
+            applied = count_applied(prod)
+            app["applied"], applied_before = applied - applied_before, applied
+            bare = wrk(ceiling_url, "/decide/%s", run_dir / "pools" / f"ceiling-{n}.txt", clients, seconds)
+            results[clients] = (app, bare)
+            ratio = app["rate"] / bare["rate"]
+            for name, r in (("goalflow API", app), ("ceiling (bare Flask + SQLAlchemy)", bare)):
+                rows.append([clients, name, f"{r['rate']:.1f}", f"{r['p50_us'] / 1000:.1f}", f"{r['p95_us'] / 1000:.1f}",
+                             f"{r['p99_us'] / 1000:.1f}", r["errors"], f"{ratio:.2f}" if r is app else "1", r["load"]])
+            print(rows[-2], rows[-1], flush=True)
+        web_pids = children(prod.child("web").process.pid)
+        worker_pids = {c.name: [c.process.pid, *descendants(c.process.pid)] for c in prod.children
+                       if c.name.startswith("worker")}
+        memory = [["web (gunicorn worker)", pid, f"{rss_mib(pid):.0f}"] for pid in web_pids]
+        memory += [[f"{name} ({'main' if i == 0 else 'pool process'})", pid, f"{rss_mib(pid):.0f}"]
+                   for name, pids in worker_pids.items() for i, pid in enumerate(pids)]
+        app16 = results[16][0]
+        targets = [
+            ["throughput at 16 clients ≥ 0.6 × ceiling", f"{app16['rate'] / results[16][1]['rate']:.2f} ×",
+             verdict(app16["rate"] >= 0.6 * results[16][1]["rate"])],
+            ["p99 at 16 clients < 100 ms", f"{app16['p99_us'] / 1000:.1f} ms", verdict(app16["p99_us"] < 100_000)],
+            ["no errors at 16 clients", app16["errors"], verdict(app16["errors"] == 0)],
+            ["web worker resident size < 150 MB", f"{max(rss_mib(p) for p in web_pids):.0f} MiB",
+             verdict(max(rss_mib(p) for p in web_pids) < 150)],
+        ]
+        body = (
+            f"{ADMINISTRATIONS} administrations, one head each deciding open `start` requests over "
+            f"`POST /api/v1/approvals/<id>/approve` (bearer token); every decision applies the transition, "
+            f"records its audit events and queues its emails, which {prod.workers} Celery workers deliver "
+            f"to an SMTP sink during the run. gunicorn with the production settings (sync workers, "
+            f"WEB_CONCURRENCY={prod.spec('web').environment.get('WEB_CONCURRENCY') or 2}); wrk with "
+            f"{WRK_THREADS} threads, {seconds} s per run. The ceiling runs the same gunicorn settings.\n\n"
+            + table(["clients", "endpoint", "decisions/s", "p50 ms", "p95 ms", "p99 ms", "errors",
+                     "ratio to ceiling", "load average"], rows)
+            + "\n\nDecisions applied, counted in the database: "
+            + ", ".join(f"{c} clients: {results[c][0]['applied']}" for c in CLIENTS)
+            + f".\n\n### Memory after the run\n\n" + table(["process", "pid", "resident MiB"], memory)
+            + "\n\n### Targets\n\n" + table(["target", "measured", ""], targets)
+        )
+        write_section("approvals", "1. Approval throughput and latency (and 5. memory)", body)
+    finally:
+        if ceiling is not None:
+            ceiling.terminate()
+            ceiling.wait(timeout=20)
+        prod.stop()
+
+
+if __name__ == "__main__":
+    main()
