@@ -65,9 +65,10 @@ def http_problem(exc: HTTPException):
     detail = exc.description or exc.name
     if isinstance(exc, CSRFError):
         code = "csrf_failed"
-    elif code in SAME_AS_DOMAIN.values():
-        detail = GoalflowError(code).message(_lang())
-    response = problem(status, code, exc.name, detail, _field_messages(exc))
+    title = exc.name
+    if code in SAME_AS_DOMAIN.values():
+        title, detail = GoalflowError(code).message("en"), GoalflowError(code).message(_lang())
+    response = problem(status, code, title, detail, _field_messages(exc))
     headers = dict(exc.get_headers())
     for name in KEPT_HEADERS:
         if headers.get(name):
