@@ -78,6 +78,7 @@ class SmtpServer:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.connection: smtplib.SMTP | None = None
+        self.unreachable: Exception | None = None
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -94,8 +95,14 @@ class SmtpServer:
         return connection
 
     def send(self, note: Notification, message: EmailMessage) -> None:
+        if self.unreachable is not None:
+            raise self.unreachable  # one timeout per batch, not one per message
         if self.connection is None:
-            self.connection = self._connect()
+            try:
+                self.connection = self._connect()
+            except (smtplib.SMTPException, OSError) as exc:
+                self.unreachable = exc
+                raise
         try:
             self.connection.send_message(message, from_addr=parseaddr(self.settings.MAIL_FROM)[1], to_addrs=[note.email])
         except (smtplib.SMTPServerDisconnected, OSError):

@@ -36,17 +36,21 @@ def wait_until(condition, timeout: float = 30, every: float = 0.1, what: str = "
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The settings as the environment variables Settings.from_env reads back."""
-    env = {}
-    for f in fields(Settings):
-        if f.name == "extra":
+    """This process's environment, with `settings` as the variables Settings.from_env reads back.
+    Only settings that differ from the defaults are set: an empty variable can mean something
+    to a library (an empty PROMETHEUS_MULTIPROC_DIR turns on prometheus-client's files)."""
+    defaults = Settings()
+    names = {f.name for f in fields(Settings)} - {"extra"}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    for name in sorted(names):
+        value = getattr(settings, name)
+        if value == getattr(defaults, name):
             continue
-        value = getattr(settings, f.name)
         if isinstance(value, bool):
             value = "1" if value else "0"
         elif isinstance(value, tuple):
             value = ",".join(str(v) for v in value)
-        env[f.name] = str(value)
+        env[name] = str(value)
     return env
 
 
@@ -102,7 +106,7 @@ class Worker:
         ]
         if beat:
             command += ["-B", "--schedule", str(directory / f"beat-{Worker.count}")]
-        env = {**os.environ, **settings_env(settings), "PYTHONPATH": str(ROOT)}
+        env = {**settings_env(settings), "PYTHONPATH": str(ROOT)}
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

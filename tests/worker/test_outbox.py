@@ -8,7 +8,6 @@ import threading
 import time
 from datetime import timedelta
 from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -44,11 +43,12 @@ def test_the_same_message_is_queued_once(world):
     assert db.session.scalar(select(db.func.count()).select_from(Notification)) == 1
 
 
-def test_embedded_mode_writes_one_eml_per_message_with_text_html_and_attachments(world, ctx):
+def test_embedded_mode_writes_one_eml_per_message_with_text_html_and_attachments(world, ctx, tmp_path, monkeypatch):
+    monkeypatch.setattr(ctx.config["GOALFLOW"], "MAIL_DIR", str(tmp_path / "mail"))
     (note,) = queue(world, attachments=[("справка.xlsx", "application/vnd.ms-excel", b"PK\x03\x04data")])
     report = outbox.deliver_due()
     assert (report.claimed, report.sent) == (1, 1)
-    files = list(Path(ctx.config["GOALFLOW"].mail_dir).glob("*.eml"))
+    files = list((tmp_path / "mail").glob("*.eml"))
     assert len(files) == 1
     message = message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert message["To"] == "expert_a@test.bg" and message["Subject"] == "Цел 1 е вече „В процес“"
