@@ -8,6 +8,8 @@ was killed), each worker takes one task at a time, and the tasks themselves are 
 
 from __future__ import annotations
 
+import weakref
+
 from celery import Celery, Task
 from celery.signals import worker_process_init
 from flask import Flask
@@ -59,12 +61,18 @@ def celery_init_app(app: Flask) -> Celery:
     celery.set_default()
     app.extensions["celery"] = celery
 
-    @worker_process_init.connect(weak=False)
-    def _fresh_pool(**_kwargs) -> None:
-        # A forked worker process must not share the parent's database connections.
-        from service.extensions import db
+    _bound_apps.add(app)
+    return celery
 
+
+_bound_apps: weakref.WeakSet[Flask] = weakref.WeakSet()
+
+
+@worker_process_init.connect
+def _fresh_pool(**_kwargs) -> None:
+    """A forked worker process must not share its parent's database connections."""
+    from service.extensions import db
+
+    for app in list(_bound_apps):
         with app.app_context():
             db.engine.dispose(close=False)
-
-    return celery

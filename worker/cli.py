@@ -8,12 +8,8 @@ from datetime import datetime
 import click
 from flask import Flask
 
+from service.cli import _fail
 from service.errors import GoalflowError
-
-
-def _fail(exc: GoalflowError) -> None:
-    detail = f" {exc.fields}" if exc.fields else ""
-    raise click.ClickException(f"{exc.code}: {exc.message('en')}{detail}")
 
 
 def _actor(email: str | None):
