@@ -9,6 +9,8 @@ down) still goes out for CATCH_UP_DAYS more days, unless a later one is due by t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -51,11 +53,25 @@ def sweep(*, now: datetime | None = None) -> SweepReport:
     now = now or utcnow()
     today = local_today(now)
     report = SweepReport()
-    report.deadlines = _deadline_reminders(today)
-    report.approvals = _approval_reminders(now, today)
-    report.campaigns = progress.send_campaign_reminders(now=now)
-    report.closed_campaigns = len(progress.close_finished_campaigns(now=now))
+    with _read_once():
+        report.deadlines = _deadline_reminders(today)
+        report.approvals = _approval_reminders(now, today)
+        report.campaigns = progress.send_campaign_reminders(now=now)
+        report.closed_campaigns = len(progress.close_finished_campaigns(now=now))
     return report
+
+
+@contextmanager
+def _read_once() -> Iterator[None]:
+    """Each reminder commits on its own (below); by default a commit expires every goal and
+    person the sweep has read, and the next reminder reads them all again (four queries a goal).
+    The sweep works from what it read at its start, so it keeps them."""
+    session = db.session()
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = previous
 
 
 def _queue(**message) -> int:
