@@ -7,6 +7,7 @@ them gives an attacker nothing. Past the limit the answer is 429 until the windo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flask import Flask, Response, request
@@ -17,10 +18,14 @@ from service.common import settings
 from service.config import Settings
 from service.extensions import limiter
 
+log = logging.getLogger(__name__)
+
 
 def init_limiter(app: Flask, config: Settings) -> None:
     # Several web processes must share one count: Redis in production, this process's memory when embedded.
     shared = config.REDIS_URL and not config.embedded
+    if not config.embedded and not config.REDIS_URL:
+        log.warning("REDIS_URL is not set: each web process counts failed sign-ins on its own")
     app.config["RATELIMIT_STORAGE_URI"] = config.REDIS_URL if shared else "memory://"
     app.config["RATELIMIT_KEY_PREFIX"] = "goalflow"
     # Redis down must not turn every sign-in into a 500: count in memory until it is back.
