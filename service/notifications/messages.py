@@ -175,6 +175,18 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
             "{{ unit }} has not submitted its reports for {{ quarter|quarter(year, lang) }} on:\n{{ goals }}" + _FOR["en"],
         ),
     },
+    "campaign_review_reminder": {
+        "bg": (
+            "Тримесечни отчети за приемане (срок {{ due|day(lang) }})",
+            "Отчетите на {{ unit }} за {{ quarter|quarter(year, lang) }} са подадени и чакат да ги приемете "
+            "или върнете:\n{{ goals }}" + _FOR["bg"],
+        ),
+        "en": (
+            "Quarterly reports to accept (due {{ due|day(lang) }})",
+            "The reports of {{ unit }} for {{ quarter|quarter(year, lang) }} are submitted and wait for you to "
+            "accept or return them:\n{{ goals }}" + _FOR["en"],
+        ),
+    },
     "campaign_escalated": {
         "bg": (
             "Липсващи тримесечни отчети за {{ quarter|quarter(year, lang) }}",

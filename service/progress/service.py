@@ -344,7 +344,8 @@ def open_campaign(
 
 
 def _notify_units(
-    campaign: Campaign, reports: list[ProgressReport], *, kind: str, moment: str, today: date, stage: str = ""
+    campaign: Campaign, reports: list[ProgressReport], *, kind: str, moment: str, today: date, stage: str = "",
+    roles: tuple[Role, ...] = (Role.HEAD, Role.EXPERT),
 ) -> int:
     """One message per unit and person, listing that unit's reports."""
     by_unit: dict[int, list[ProgressReport]] = defaultdict(list)
@@ -357,7 +358,7 @@ def _notify_units(
             "quarter": campaign.quarter, "year": campaign.plan.year, "due": campaign.due_on, "unit": unit.code,
             "goals": _goal_lines(unit_reports), "stage": stage,
         }
-        for recipient, on_behalf in with_substitutes(unit_people([unit_id]), today):
+        for recipient, on_behalf in with_substitutes(unit_people([unit_id], roles), today):
             queued += outbox.enqueue(
                 kind=kind, recipient=recipient, subject_type="campaign", subject_id=campaign.id, params=params,
                 path=f"/progress?campaign={campaign.id}", due_moment=f"{moment}:unit:{unit_id}",
@@ -542,23 +543,28 @@ def _reminder_stage(due_on: date, today: date) -> tuple[str, str] | None:
 
 
 def send_campaign_reminders(*, now: datetime | None = None) -> int:
-    """Remind the units whose reports are missing; once overdue, tell the chief secretary too."""
+    """Remind the units whose reports are missing, and the heads whose reports wait to be
+    accepted; once overdue, tell the chief secretary what is missing."""
     now = now or utcnow()
     today = local_today(now)
     initial = workflow_for(SUBJECT).initial
+    soon = today + timedelta(days=settings().CAMPAIGN_REMINDER_DAYS_BEFORE)
     queued = 0
-    campaigns = db.session.scalars(
-        select(Campaign).where(Campaign.status == OPEN, Campaign.due_on <= today + timedelta(days=settings().CAMPAIGN_REMINDER_DAYS_BEFORE))
-    ).all()
-    for campaign in campaigns:
+    for campaign in db.session.scalars(select(Campaign).where(Campaign.status == OPEN, Campaign.due_on <= soon)).all():
         stage = _reminder_stage(campaign.due_on, today)
-        missing = [r for r in campaign.reports if r.state == initial]
-        if stage is None or not missing:
+        if stage is None:
             continue
+        missing = [r for r in campaign.reports if r.state == initial]
+        waiting = [r for r in campaign.reports if r.state == "submitted"]
         with transaction():
-            queued += _notify_units(campaign, missing, kind="campaign_reminder", moment=stage[1], today=today, stage=stage[0])
-        if stage[0] == "overdue":
-            with transaction():
+            queued += _notify_units(
+                campaign, missing, kind="campaign_reminder", moment=stage[1], today=today, stage=stage[0]
+            )
+            queued += _notify_units(
+                campaign, waiting, kind="campaign_review_reminder", moment=f"review:{stage[1]}", today=today,
+                stage=stage[0], roles=(Role.HEAD,),
+            )
+            if stage[0] == "overdue" and missing:
                 queued += _escalate_campaign(campaign, missing, today)
     return queued
 

@@ -23,6 +23,7 @@ PARAMS = {
     "campaign_opened": CAMPAIGN,
     "campaign_reminder": {**CAMPAIGN, "stage": "overdue"},
     "campaign_escalated": CAMPAIGN,
+    "campaign_review_reminder": {**CAMPAIGN, "stage": "today"},
     "report_submitted": {**GOAL, **CAMPAIGN, "submitter": "Иван"},
     "report_returned": {**GOAL, **CAMPAIGN, "decider": "Мария", "reason": "Липсват данни"},
     "quarter_summary": {"quarter": 2, "year": 2024, "goals": 8, "reports": 10, "accepted": 9, "at_risk": 2,

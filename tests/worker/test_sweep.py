@@ -195,6 +195,10 @@ def test_quarterly_report_reminders_on_opening_before_due_on_due_then_every_2_wo
     sweep_on(date(2023, 4, 25))
     assert len(reminders()) == 8 and len(messages("campaign_escalated")) == 1
     assert "Цел 1" not in reminders()[-1][1]
+    # unit a's reports were submitted but not accepted: its head is reminded at the same moments
+    reviews = messages("campaign_review_reminder")
+    assert [n.email for n in reviews] == ["head_a@test.bg"] * 4  # before, on the day, two overdue
+    assert "1. Цел 1\n2. Цел 2" in reviews[0].body_text
 
 
 def test_two_sweeps_at_the_same_moment_queue_each_reminder_once(world, ctx):
