@@ -235,3 +235,42 @@ def test_production_sends_hsts_and_secure_cookies(database_url, tmp_path, world)
     assert answer.status_code == 302, answer.get_data(as_text=True)[:300]
     cookie = answer.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_production_counts_failed_sign_ins_in_redis(app, database_url, tmp_path, world):
+    """Several web processes share one count: two apps, one Redis, the eleventh failure is refused by either."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("production runs on PostgreSQL only")
+    import redis
+
+    from service.app import create_app
+    from service.auth.limits import init_limiter
+    from service.extensions import limiter
+    from tests.conftest import service_missing, test_settings
+
+    url = "redis://127.0.0.1:6379/14"  # not the shared database 0
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        service_missing("Redis at " + url)
+    settings = dict(ENV="production", SESSION_COOKIE_SECURE=True, BASE_URL="https://goals.example.bg",
+                    BROKER_URL="redis://127.0.0.1:6379/15", REDIS_URL=url)
+    first = create_app(test_settings(database_url, tmp_path / "one", **settings))
+    second = create_app(test_settings(database_url, tmp_path / "two", **settings))
+    try:
+        with first.app_context():
+            limiter.reset()
+        keys_before = len(redis.Redis.from_url(url).keys("*"))
+        for app_ in (first, second) * 5:
+            answer = app_.test_client().post("/api/v1/auth/tokens", json={"email": "deputy@test.bg", "password": "no"},
+                                             base_url="https://goals.example.bg")
+            assert answer.status_code == 401
+        assert len(redis.Redis.from_url(url).keys("*")) > keys_before
+        for app_ in (first, second):
+            refused = app_.test_client().post("/api/v1/auth/tokens", json={"email": "deputy@test.bg", "password": "no"},
+                                              base_url="https://goals.example.bg")
+            assert refused.status_code == 429
+    finally:
+        with first.app_context():
+            limiter.reset()
+        init_limiter(app, app.config["GOALFLOW"])  # the shared limiter goes back to the test app's memory store
