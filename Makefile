@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-fast lint diagrams translations clean prod-local backup restore
+.PHONY: install run test test-fast lint diagrams translations clean prod-local backup restore bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ backup:
 restore:
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/goalflow-....dump" >&2; exit 2; }
 	deploy/restore.sh $(FILE) $(if $(YES),--yes)
+
+## Benchmarks into docs/benchmarks.md (long; BENCH_SCALE=0.05 for a small run, BENCH="national" for one; needs wrk)
+bench: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	BENCH_SCALE=$(or $(BENCH_SCALE),1) BENCH="$(BENCH)" $(BIN)/python -m bench.run
 
 lint: install
 	$(BIN)/ruff check .

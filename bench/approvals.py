@@ -19,7 +19,16 @@ from pathlib import Path
 import psycopg
 
 from bench.common import (
-    PG_ADMIN_URL, REDIS_DB, REDIS_URL, ROOT, load, rss_mib, scaled, table, verdict, write_section,
+    PG_ADMIN_URL,
+    REDIS_DB,
+    REDIS_URL,
+    ROOT,
+    load,
+    rss_mib,
+    scaled,
+    table,
+    verdict,
+    write_section,
 )
 from deploy.prod_local import ProdLocal, free_port, http_status
 
@@ -152,7 +161,7 @@ def main() -> None:
                      "ratio to ceiling", "load average"], rows)
             + "\n\nDecisions applied, counted in the database: "
             + ", ".join(f"{c} clients: {results[c][0]['applied']}" for c in CLIENTS)
-            + f".\n\n### Memory after the run\n\n" + table(["process", "pid", "resident MiB"], memory)
+            + ".\n\n### Memory after the run\n\n" + table(["process", "pid", "resident MiB"], memory)
             + "\n\n### Targets\n\n" + table(["target", "measured", ""], targets)
         )
         write_section("approvals", "1. Approval throughput and latency (and 5. memory)", body)

@@ -9,7 +9,9 @@ from collections import Counter
 
 def main(path: str, top: int = 25) -> None:
     inclusive, own, total = Counter(), Counter(), 0
-    for line in open(path, encoding="utf-8"):
+    with open(path, encoding="utf-8") as lines:
+        stacks = lines.read().splitlines()
+    for line in stacks:
         stack, _, count = line.rstrip().rpartition(" ")
         if not stack:
             continue
