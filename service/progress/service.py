@@ -296,6 +296,11 @@ def _notify_transition(report: ProgressReport, transition: str, actor: User, rea
 # -- campaigns ----------------------------------------------------------------------------------
 
 
+def board_path(campaign: Campaign) -> str:
+    """The campaign's status board: where the governor and the chief secretary follow it."""
+    return f"/progress/campaigns/{campaign.id}"
+
+
 def _goal_lines(reports: list[ProgressReport]) -> str:
     return "\n".join(f"{r.goal.number}. {r.goal.title}" for r in sorted(reports, key=lambda r: r.goal.number))
 
@@ -361,7 +366,7 @@ def _notify_units(
         for recipient, on_behalf in with_substitutes(unit_people([unit_id], roles), today):
             queued += outbox.enqueue(
                 kind=kind, recipient=recipient, subject_type="campaign", subject_id=campaign.id, params=params,
-                path=f"/progress?campaign={campaign.id}", due_moment=f"{moment}:unit:{unit_id}",
+                path="/progress", due_moment=f"{moment}:unit:{unit_id}",
                 on_behalf_of=on_behalf,
             ) is not None
     return queued
@@ -522,7 +527,7 @@ def _send_summary(campaign: Campaign, today: date) -> None:
                 "at_risk": sum(r.risk in ("at_risk", "off_track") and r.submitted_at is not None for r in reports),
                 "missing": "\n".join(file.missing), "filename": file.filename,
             },
-            path=f"/progress?campaign={campaign.id}", due_moment="closed", on_behalf_of=on_behalf,
+            path=board_path(campaign), due_moment="closed", on_behalf_of=on_behalf,
             attachments=[(file.filename, file.content_type, file.data)],
         )
 
@@ -576,6 +581,6 @@ def _escalate_campaign(campaign: Campaign, missing: list[ProgressReport], today:
         queued += outbox.enqueue(
             kind="campaign_escalated", recipient=recipient, subject_type="campaign", subject_id=campaign.id,
             params={"quarter": campaign.quarter, "year": campaign.plan.year, "due": campaign.due_on, "goals": lines},
-            path=f"/progress?campaign={campaign.id}", due_moment="escalated", on_behalf_of=on_behalf,
+            path=board_path(campaign), due_moment="escalated", on_behalf_of=on_behalf,
         ) is not None
     return queued

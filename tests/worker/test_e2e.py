@@ -231,7 +231,7 @@ def test_a_quarter_from_opening_through_reminders_to_the_governors_summary(world
     assert set(summaries) == {"governor@test.bg", "secretary@test.bg"}
     summary = summaries["governor@test.bg"]
     assert "приети отчети: 4 от 4" in summary.get_body(("plain",)).get_content()
-    assert f"/progress?campaign={campaign.id}" in summary.get_body(("html",)).get_content()
+    assert f'href="http://127.0.0.1:5000/progress/campaigns/{campaign.id}"' in summary.get_body(("html",)).get_content()
     (attachment,) = list(summary.iter_attachments())
     assert attachment.get_filename() == "goals-2023-Q1-bg.xlsx"
     sheet = openpyxl.load_workbook(io.BytesIO(attachment.get_content())).active
