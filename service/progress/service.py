@@ -316,7 +316,7 @@ def open_campaign(
         raise GoalflowError("invalid_input", fields={"quarter": "must be 1, 2, 3 or 4"})
     with transaction():
         plan = db.session.execute(
-            select(Plan).where(Plan.id == plan_id).with_for_update()
+            select(Plan).where(Plan.id == plan_id).with_for_update().execution_options(populate_existing=True)
         ).scalar_one_or_none()
         if plan is None or (actor is not None and actor.administration_id != plan.administration_id):
             raise not_found()
@@ -403,6 +403,7 @@ def close_campaign(*, campaign_id: int, actor: User | None = None, now: datetime
     with transaction():
         campaign = db.session.execute(
             select(Campaign).where(Campaign.id == campaign_id).with_for_update()
+            .execution_options(populate_existing=True)  # the status as it is now, not as first read
         ).scalar_one_or_none()
         if campaign is None or (actor is not None and actor.administration_id != campaign.plan.administration_id):
             raise not_found()
