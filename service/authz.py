@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from service.extensions import db
 from service.org.models import Role, Substitution, Unit, User
@@ -53,15 +53,35 @@ def substitutes_of(user: User, today: date) -> list[User]:
     )
 
 
+_DESCENDANTS = "authz_unit_descendants"
+
+
 def _descendants(unit_ids: set[int]) -> set[int]:
-    """A unit's role covers its departments and sectors."""
+    """A unit's role covers its departments and sectors. Remembered until the transaction ends or
+    a unit changes: one decision asks the same question several times."""
     if not unit_ids:
         return set()
-    result, frontier = set(unit_ids), set(unit_ids)
-    while frontier:
-        frontier = set(db.session.scalars(select(Unit.id).where(Unit.parent_id.in_(frontier)))) - result
-        result |= frontier
-    return result
+    cache = db.session.info.setdefault(_DESCENDANTS, {})
+    key = frozenset(unit_ids)
+    if key not in cache:
+        result, frontier = set(unit_ids), set(unit_ids)
+        while frontier:
+            frontier = set(db.session.scalars(select(Unit.id).where(Unit.parent_id.in_(frontier)))) - result
+            result |= frontier
+        cache[key] = frozenset(result)
+    return set(cache[key])
+
+
+@event.listens_for(db.session, "before_flush")
+def _units_changing(session, flush_context, instances) -> None:
+    if any(isinstance(obj, Unit) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_DESCENDANTS, None)
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _forget_descendants(session, transaction) -> None:
+    if transaction.parent is None:  # the outer transaction, not a savepoint inside it
+        session.info.pop(_DESCENDANTS, None)
 
 
 def unit_scope(user: User, *roles: Role) -> set[int]:

@@ -214,7 +214,7 @@ def decide(
     if verdict not in ("approve", "reject"):
         raise GoalflowError("invalid_input", fields={"verdict": "must be approve or reject"})
     with transaction():
-        request = _locked_visible_request(actor, request_id, now)
+        request, subject = _locked_visible_request(actor, request_id, now)
         if request.status != OPEN:
             raise GoalflowError("request_closed", status=request.status)
         if expected_version is not None and expected_version != request.version:
@@ -224,7 +224,6 @@ def decide(
             raise _why_not_approver(actor, request)
         if verdict == "reject" and not comment:
             raise GoalflowError("reason_required", fields={"comment": "a rejection needs a reason"})
-        subject = subjects.load(request.subject_type, request.subject_id, lock=True)
         stage = request.active_stage
         for claim in mine:
             claim.slot.status = "approved" if verdict == "approve" else "rejected"
@@ -263,7 +262,7 @@ def decide(
 def withdraw(*, actor: User, request_id: int, reason: str = "", now: datetime | None = None) -> TransitionRequest:
     now = now or utcnow()
     with transaction():
-        request = _locked_visible_request(actor, request_id, now)
+        request, _ = _locked_visible_request(actor, request_id, now)
         if request.status != OPEN:
             raise GoalflowError("request_closed", status=request.status)
         if request.requested_by_id != actor.id:
@@ -286,7 +285,8 @@ def withdraw(*, actor: User, request_id: int, reason: str = "", now: datetime | 
 # -- the chain ------------------------------------------------------------------------------
 
 
-def _locked_visible_request(actor: User, request_id: int, now: datetime) -> TransitionRequest:
+def _locked_visible_request(actor: User, request_id: int, now: datetime) -> tuple[TransitionRequest, object]:
+    """The request and its subject, both locked (in that order); the subject is read once."""
     request = db.session.execute(
         select(TransitionRequest)
         .where(TransitionRequest.id == request_id)
@@ -295,8 +295,8 @@ def _locked_visible_request(actor: User, request_id: int, now: datetime) -> Tran
     ).scalar_one_or_none()
     if request is None:
         raise not_found()
-    visible_subject(actor, request.subject_type, request.subject_id, now=now)
-    return request
+    subject = visible_subject(actor, request.subject_type, request.subject_id, lock=True, now=now)
+    return request, subject
 
 
 def _why_not_approver(actor: User, request: TransitionRequest) -> GoalflowError:
