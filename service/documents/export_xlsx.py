@@ -49,11 +49,12 @@ def export_xlsx(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
     approve, *rest = (line for line, _ in approval_lines(document, lang))
     sheet.append([f"{approve} {', '.join(rest)}"])
     _header(sheet, columns)
-    for goal in document.goals:
-        sheet.append(goal_values(goal, columns, lang))
-        style_data_row(sheet[sheet.max_row], amount_columns)
-
     first_data_row = _HEADER_ROW + 2
+    for row, goal in enumerate(document.goals, start=first_data_row):
+        sheet.append(goal_values(goal, columns, lang))
+        # The row's cells by address: sheet[sheet.max_row] scans every cell, once per goal.
+        style_data_row(tuple(sheet.cell(row=row, column=c) for c in range(1, len(columns) + 1)), amount_columns)
+
     sheet.freeze_panes = f"C{first_data_row}"  # header rows, number and title stay in view
     sheet.auto_filter.ref = f"A{_HEADER_ROW + 1}:{last_column}{max(sheet.max_row, first_data_row)}"
     _page_setup(sheet)
