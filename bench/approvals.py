@@ -72,7 +72,7 @@ def start_ceiling(prod: ProdLocal, run_dir: Path) -> tuple[subprocess.Popen, str
     port = free_port()
     env = {**os.environ, "DATABASE_URL": prod.database_url, "PYTHONPATH": str(ROOT)}
     log = (run_dir / "ceiling.log").open("ab")
-    workers = prod.spec("web").environment.get("WEB_CONCURRENCY") or "2"
+    workers = prod.spec("web").environment.get("WEB_CONCURRENCY") or "2"  # compose's value, as the app runs
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", workers, "--bind", f"127.0.0.1:{port}",
          "--timeout", "60", "bench.ceiling:app"],
@@ -110,7 +110,9 @@ def main() -> None:
     seconds = scaled(20, 4)
     pool = scaled(8000, 400)
     run_dir = Path(tempfile.mkdtemp(prefix="goalflow-bench-"))
-    prod = ProdLocal(pg_admin_url=PG_ADMIN_URL, redis_url=REDIS_URL, redis_db=REDIS_DB, run_dir=run_dir)
+    # BENCH_WEB_CONCURRENCY: gunicorn workers for both servers (docker-compose.yml's WEB_CONCURRENCY)
+    dotenv = {"WEB_CONCURRENCY": os.environ["BENCH_WEB_CONCURRENCY"]} if os.environ.get("BENCH_WEB_CONCURRENCY") else {}
+    prod = ProdLocal(pg_admin_url=PG_ADMIN_URL, redis_url=REDIS_URL, redis_db=REDIS_DB, run_dir=run_dir, dotenv=dotenv)
     prod.start()
     ceiling = None
     try:
