@@ -101,7 +101,7 @@ def page_times(app, world) -> list[list]:
         timed(get, 5)  # warm: the first calls compile templates and statements
         times = timed(get, REPEAT)
         p95 = percentile(times, 95)
-        rows.append([label, f"`{re.sub(r"/[0-9]+$", "/<id>", path)}`", f"{percentile(times, 50):.1f}", f"{p95:.1f}",
+        rows.append([label, f"`{re.sub(r'/[0-9]+$', '/<id>', path)}`", f"{percentile(times, 50):.1f}", f"{p95:.1f}",
                      verdict(p95 < 50), load()])
     return rows
 
