@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.audit import service as audit
 from service.common import settings
@@ -17,6 +17,7 @@ from service.org.models import ApiToken, User
 from service.uow import transaction
 
 PREFIX = "gf_"
+USE_RECORDED_EVERY = timedelta(minutes=5)
 
 
 def _digest(token: str) -> str:
@@ -52,6 +53,10 @@ def user_for_token(secret: str, *, now: datetime | None = None) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
     if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
         return None
+    if token.last_used_at is None or now - token.last_used_at > USE_RECORDED_EVERY:
+        # Recorded now and then, not on every call: enough to tell a forgotten token from one in use.
+        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        db.session.commit()
     return token.user
 
 

@@ -42,6 +42,7 @@ def test_a_token_is_shown_once_and_stored_only_as_a_hash(client, world):
     assert client.get("/api/v1/me", headers=bearer(secret)).json["email"] == "head_a@test.bg"
     listed = client.get("/api/v1/auth/tokens", headers=bearer(secret)).json
     assert [t["name"] for t in listed] == ["отчети"] and "token" not in listed[0]
+    assert listed[0]["last_used_at"] is not None  # a forgotten token can be told from one in use
 
 
 def test_a_wrong_password_gets_no_token(client, world):
