@@ -22,35 +22,25 @@ ADMINISTRATION_READERS = frozenset(
 )
 
 
+def _running(today: date):
+    """Substitutions in force on `today`."""
+    return (
+        Substitution.cancelled.is_(False),
+        Substitution.starts_on <= today,
+        Substitution.ends_on >= today,
+    )
+
+
 def absent_principals(user: User, today: date) -> list[User]:
     """The people `user` stands in for today."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Substitution, Substitution.absent_id == User.id)
-            .where(
-                Substitution.substitute_id == user.id,
-                Substitution.cancelled.is_(False),
-                Substitution.starts_on <= today,
-                Substitution.ends_on >= today,
-            )
-        )
-    )
+    query = select(User).join(Substitution, Substitution.absent_id == User.id)
+    return list(db.session.scalars(query.where(Substitution.substitute_id == user.id, *_running(today))))
 
 
 def substitutes_of(user: User, today: date) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Substitution, Substitution.substitute_id == User.id)
-            .where(
-                Substitution.absent_id == user.id,
-                Substitution.cancelled.is_(False),
-                Substitution.starts_on <= today,
-                Substitution.ends_on >= today,
-            )
-        )
-    )
+    """The people standing in for `user` today."""
+    query = select(User).join(Substitution, Substitution.substitute_id == User.id)
+    return list(db.session.scalars(query.where(Substitution.absent_id == user.id, *_running(today))))
 
 
 _DESCENDANTS = "authz_unit_descendants"
