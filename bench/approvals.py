@@ -68,6 +68,18 @@ def descendants(pid: int) -> list[int]:
     return result
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a pool process replaced meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def start_ceiling(prod: ProdLocal, run_dir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": prod.database_url, "PYTHONPATH": str(ROOT)}
@@ -122,14 +134,21 @@ def main() -> None:
             raise RuntimeError(seeded.stderr)
         ceiling, ceiling_url = start_ceiling(prod, run_dir)
         rows, applied_before = [], 0
-        results = {}
+        results, cpu = {}, {}
         for n, clients in enumerate(CLIENTS, start=1):
             spy = profile(prod, seconds, clients)
+            web_pids = children(prod.child("web").process.pid)
+            worker_pids = [pid for c in prod.children if c.name.startswith("worker")
+                           for pid in (c.process.pid, *descendants(c.process.pid))]
+            cpu_before = cpu_seconds(web_pids), cpu_seconds(worker_pids)
             app = wrk(prod.base_url, "/api/v1/approvals/%s/approve", run_dir / "pools" / f"pool-{n}.txt", clients, seconds)
             if spy is not None:
                 spy.wait(timeout=120)
             applied = count_applied(prod)
             app["applied"], applied_before = applied - applied_before, applied
+            # Where the CPU went: the web workers, and the Celery workers delivering the decisions' emails.
+            cpu[clients] = [(cpu_seconds(pids) - before) * 1000 / max(app["applied"], 1)
+                            for pids, before in zip((web_pids, worker_pids), cpu_before, strict=True)]
             bare = wrk(ceiling_url, "/decide/%s", run_dir / "pools" / f"ceiling-{n}.txt", clients, seconds)
             results[clients] = (app, bare)
             ratio = app["rate"] / bare["rate"]
@@ -163,6 +182,8 @@ def main() -> None:
                      "ratio to ceiling", "load average"], rows)
             + "\n\nDecisions applied, counted in the database: "
             + ", ".join(f"{c} clients: {results[c][0]['applied']}" for c in CLIENTS)
+            + ". CPU per applied decision, web workers / Celery workers (delivering its emails): "
+            + ", ".join(f"{c} clients: {cpu[c][0]:.0f} / {cpu[c][1]:.0f} ms" for c in CLIENTS)
             + ".\n\n### Memory after the run\n\n" + table(["process", "pid", "resident MiB"], memory)
             + "\n\n### Targets\n\n" + table(["target", "measured", ""], targets)
         )
