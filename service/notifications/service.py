@@ -9,6 +9,7 @@ Message-ID). Nothing is ever lost: a row leaves "pending" only as "sent" or "fai
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import math
@@ -159,7 +160,8 @@ def kick() -> None:
         finally:
             _kick_running.release()
 
-    threading.Thread(target=send, name="outbox-kick", daemon=True).start()
+    # The copied context carries the request id to the task the nudge publishes.
+    threading.Thread(target=contextvars.copy_context().run, args=(send,), name="outbox-kick", daemon=True).start()
 
 
 # -- delivery -------------------------------------------------------------------------------
