@@ -85,7 +85,10 @@ def register(app: Flask) -> None:
     def on_domain_error(exc: GoalflowError):
         db.session.rollback()
         if wants_problem():
-            return problem(exc.status, exc.code, exc.message("en"), exc.message(_lang()), exc.fields)
+            response = problem(exc.status, exc.code, exc.message("en"), exc.message(_lang()), exc.fields)
+            if exc.status == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="goalflow"'  # RFC 6750: how to sign in
+            return response
         return render_template("error.html", status=exc.status, message=exc.message(_lang()), fields=exc.fields), exc.status
 
     @app.errorhandler(HTTPException)

@@ -59,6 +59,7 @@ def test_a_token_expires(client, world):
     with time_machine.travel(utcnow() + timedelta(days=1, minutes=1)):
         expired = client.get("/api/v1/me", headers=bearer(secret))
     assert expired.status_code == 401 and expired.json["code"] == "unauthenticated"
+    assert expired.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_a_revoked_token_stops_at_once(client, world):
