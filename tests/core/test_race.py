@@ -10,7 +10,13 @@ import os
 
 import pytest
 
-from tests.conftest import create_pg_database, drop_pg_database, pg_answers, service_missing, sqlalchemy_pg_url
+from tests.conftest import (
+    create_pg_database,
+    drop_pg_database,
+    pg_answers,
+    service_missing,
+    sqlalchemy_pg_url,
+)
 
 PROCESSES = 20
 ROUNDS = int(os.environ.get("RACE_ROUNDS", "200"))
