@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Collection
+from copy import copy
 from decimal import Decimal
 from typing import Final
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -50,10 +52,12 @@ def export_xlsx(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
     sheet.append([f"{approve} {', '.join(rest)}"])
     _header(sheet, columns)
     first_data_row = _HEADER_ROW + 2
+    styles = DataStyles()
+    numbers = range(1, len(columns) + 1)
     for row, goal in enumerate(document.goals, start=first_data_row):
         sheet.append(goal_values(goal, columns, lang))
         # The row's cells by address: sheet[sheet.max_row] scans every cell, once per goal.
-        style_data_row(tuple(sheet.cell(row=row, column=c) for c in range(1, len(columns) + 1)), amount_columns)
+        style_data_row(tuple(sheet.cell(row=row, column=c) for c in numbers), amount_columns, styles)
 
     sheet.freeze_panes = f"C{first_data_row}"  # header rows, number and title stay in view
     sheet.auto_filter.ref = f"A{_HEADER_ROW + 1}:{last_column}{max(sheet.max_row, first_data_row)}"
@@ -89,16 +93,38 @@ def _header(sheet: Worksheet, columns: list[Column]) -> None:
             sheet.merge_cells(start_row=top, start_column=index, end_row=sub, end_column=index)
 
 
-def style_data_row(cells: tuple[Cell, ...], amount_columns: Collection[int] = ()) -> None:
-    """Wrapped, top-aligned, bordered; amounts with two decimals; text starting with "="
-    stays text rather than becoming a formula."""
-    for index, cell in enumerate(cells):
+class DataStyles:
+    """The data cells' two styles (text; an amount with two decimals), made once per workbook
+    through openpyxl's style properties and then copied cell to cell: each property assignment
+    looks its style object up by hash in the workbook, which cost half of a 1,000-goal export.
+    For cells that have no style of their own yet."""
+
+    def __init__(self) -> None:
+        self._made: dict[bool, StyleArray] = {}
+
+    def apply(self, cell: Cell, amount: bool) -> None:
+        made = self._made.get(amount)
+        if made is not None:
+            cell._style = copy(made)
+            return
         cell.alignment = _WRAP_TOP
         cell.border = _BORDER
-        if isinstance(cell.value, str) and cell.value.startswith("="):
-            cell.data_type = "s"
-        elif index in amount_columns and isinstance(cell.value, Decimal):
+        if amount:
             cell.number_format = _AMOUNT_FORMAT
+        self._made[amount] = copy(cell._style)
+
+
+def style_data_row(
+    cells: tuple[Cell, ...], amount_columns: Collection[int] = (), styles: DataStyles | None = None
+) -> None:
+    """Wrapped, top-aligned, bordered; amounts with two decimals; text starting with "="
+    stays text rather than becoming a formula. `styles`: the workbook's, shared by its rows."""
+    styles = styles or DataStyles()
+    for index, cell in enumerate(cells):
+        value = cell.value
+        styles.apply(cell, index in amount_columns and isinstance(value, Decimal))
+        if isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"
 
 
 def _page_setup(sheet: Worksheet) -> None:

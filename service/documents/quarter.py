@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from .export_xlsx import style_data_row, write_header_cell
+from .export_xlsx import DataStyles, style_data_row, write_header_cell
 from .model import STATES, Lang, state_label
 from .values import unit_label
 
@@ -87,10 +87,12 @@ def export_quarter_summary_xlsx(summary: QuarterSummary, *, lang: Lang = "bg") -
     for index, (heading, width) in enumerate(_COLUMNS[lang], start=1):
         write_header_cell(sheet.cell(row=_HEADER_ROW, column=index), heading)
         sheet.column_dimensions[get_column_letter(index)].width = width
-    for row in summary.rows:
+    styles = DataStyles()
+    numbers = range(1, len(_COLUMNS[lang]) + 1)
+    for number, row in enumerate(summary.rows, start=_HEADER_ROW + 1):
         sheet.append(_row_values(row, lang))
-        cells = sheet[sheet.max_row]
-        style_data_row(cells)
+        cells = tuple(sheet.cell(row=number, column=c) for c in numbers)  # not sheet[max_row]: a scan per row
+        style_data_row(cells, styles=styles)
         if row.report_missing:
             for cell in cells:
                 cell.fill = _MISSING_FILL
