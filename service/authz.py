@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from service.extensions import db
 from service.org.models import Role, Substitution, Unit, User
+from service.uow import remembered
 from workflows import Party, TransitionDef
 
 # Roles that see every goal of their administration.
@@ -33,8 +34,11 @@ def _running(today: date):
 
 def absent_principals(user: User, today: date) -> list[User]:
     """The people `user` stands in for today."""
-    query = select(User).join(Substitution, Substitution.absent_id == User.id)
-    return list(db.session.scalars(query.where(Substitution.substitute_id == user.id, *_running(today))))
+    def read() -> list[User]:
+        query = select(User).join(Substitution, Substitution.absent_id == User.id)
+        return list(db.session.scalars(query.where(Substitution.substitute_id == user.id, *_running(today))))
+
+    return list(remembered(_ABSENT, (user.id, today), read, until_changed=(Substitution, User)))
 
 
 def substitutes_of(user: User, today: date) -> list[User]:
@@ -43,35 +47,23 @@ def substitutes_of(user: User, today: date) -> list[User]:
     return list(db.session.scalars(query.where(Substitution.absent_id == user.id, *_running(today))))
 
 
-_DESCENDANTS = "authz_unit_descendants"
+_DESCENDANTS = "authz.unit_descendants"
+_ABSENT = "authz.absent_principals"
 
 
 def _descendants(unit_ids: set[int]) -> set[int]:
-    """A unit's role covers its departments and sectors. Remembered until the transaction ends or
-    a unit changes: one decision asks the same question several times."""
+    """A unit's role covers its departments and sectors."""
     if not unit_ids:
         return set()
-    cache = db.session.info.setdefault(_DESCENDANTS, {})
-    key = frozenset(unit_ids)
-    if key not in cache:
+
+    def read() -> frozenset[int]:
         result, frontier = set(unit_ids), set(unit_ids)
         while frontier:
             frontier = set(db.session.scalars(select(Unit.id).where(Unit.parent_id.in_(frontier)))) - result
             result |= frontier
-        cache[key] = frozenset(result)
-    return set(cache[key])
+        return frozenset(result)
 
-
-@event.listens_for(db.session, "before_flush")
-def _units_changing(session, flush_context, instances) -> None:
-    if any(isinstance(obj, Unit) for obj in (*session.new, *session.dirty, *session.deleted)):
-        session.info.pop(_DESCENDANTS, None)
-
-
-@event.listens_for(db.session, "after_transaction_end")
-def _forget_descendants(session, transaction) -> None:
-    if transaction.parent is None:  # the outer transaction, not a savepoint inside it
-        session.info.pop(_DESCENDANTS, None)
+    return set(remembered(_DESCENDANTS, frozenset(unit_ids), read, until_changed=(Unit,)))
 
 
 def unit_scope(user: User, *roles: Role) -> set[int]:

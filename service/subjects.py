@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload
 
 from service.extensions import db
 from service.goals.models import Goal, Plan
@@ -20,6 +21,9 @@ class SubjectKind:
     unit_ids: Callable[[Any], set[int]]
     path: Callable[[Any], str]
     describe: Callable[[Any], dict]
+    # What a decision reads with the object: the rows that say whose it is, in the same query.
+    # Everything else (a goal's indicators, activities) loads only if a guard or action asks.
+    load_options: tuple = ()
 
 
 KINDS: dict[str, SubjectKind] = {
@@ -29,6 +33,8 @@ KINDS: dict[str, SubjectKind] = {
         unit_ids=lambda g: g.unit_ids,
         path=lambda g: f"/goals/{g.id}",
         describe=lambda g: {"number": g.number, "title": g.title},
+        load_options=(joinedload(Goal.plan), joinedload(Goal.units), lazyload(Goal.indicators),
+                      lazyload(Goal.activities)),
     ),
     "plan": SubjectKind(
         model=Plan,
@@ -58,11 +64,14 @@ def kind(subject_type: str) -> SubjectKind:
 
 def load(subject_type: str, subject_id: int, *, lock: bool = False):
     """The object, freshly read; locked for update where the backend has row locks."""
-    model = kind(subject_type).model
-    query = select(model).where(model.id == subject_id).execution_options(populate_existing=True)
+    k = kind(subject_type)
+    query = (
+        select(k.model).where(k.model.id == subject_id).options(*k.load_options)
+        .execution_options(populate_existing=True)
+    )
     if lock:
-        query = query.with_for_update()
-    return db.session.execute(query).scalar_one_or_none()
+        query = query.with_for_update(of=k.model)  # the object's row, not the rows joined to it
+    return db.session.execute(query).unique().scalar_one_or_none()
 
 
 def snapshot(subject) -> dict:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from service import authz, subjects
 from service.approvals.models import OPEN, Decision, RequestStage, StageSlot, TransitionRequest
@@ -22,8 +23,8 @@ from service.db import utcnow
 from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.notifications import service as outbox
-from service.org.models import Role, User
-from service.uow import transaction
+from service.org.models import Role, RoleAssignment, User
+from service.uow import remembered, transaction
 from service.workflow_registry import workflow_for
 from workflows import Context, TransitionDef
 
@@ -213,7 +214,7 @@ def decide(
     comment = (comment or "").strip()
     if verdict not in ("approve", "reject"):
         raise GoalflowError("invalid_input", fields={"verdict": "must be approve or reject"})
-    with transaction():
+    with transaction(keep_loaded=True):
         request, subject = _locked_visible_request(actor, request_id, now)
         if request.status != OPEN:
             raise GoalflowError("request_closed", status=request.status)
@@ -224,6 +225,10 @@ def decide(
             raise _why_not_approver(actor, request)
         if verdict == "reject" and not comment:
             raise GoalflowError("reason_required", fields={"comment": "a rejection needs a reason"})
+        # What the outcome needs is read before anything is written, so that the writes go to the
+        # database together at the commit (a read in between would flush them piecemeal).
+        audit.lock_chain(request.administration_id)
+        _people_of(request.administration_id)
         stage = request.active_stage
         for claim in mine:
             claim.slot.status = "approved" if verdict == "approve" else "rejected"
@@ -253,7 +258,7 @@ def decide(
         if verdict == "reject":
             stage.status, stage.completed_at = "rejected", now
             _close(request, "rejected", actor, comment, now)
-            _notify_requester(request, subject, "rejected", actor, comment)
+            outbox.enqueue_many([_requester_message(request, subject, "rejected", actor, comment)])
         else:
             _advance(request, subject, actor=actor, now=now)
     return request
@@ -285,14 +290,22 @@ def withdraw(*, actor: User, request_id: int, reason: str = "", now: datetime | 
 # -- the chain ------------------------------------------------------------------------------
 
 
+# A request's stages, slots and decisions are a handful of rows: one joined read, not three.
+_REQUEST_WITH_CHILDREN = (
+    joinedload(TransitionRequest.stages).joinedload(RequestStage.slots),
+    joinedload(TransitionRequest.decisions),
+)
+
+
 def _locked_visible_request(actor: User, request_id: int, now: datetime) -> tuple[TransitionRequest, object]:
     """The request and its subject, both locked (in that order); the subject is read once."""
     request = db.session.execute(
         select(TransitionRequest)
         .where(TransitionRequest.id == request_id)
-        .with_for_update()
+        .options(*_REQUEST_WITH_CHILDREN)
+        .with_for_update(of=TransitionRequest)
         .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    ).unique().scalar_one_or_none()
     if request is None:
         raise not_found()
     subject = visible_subject(actor, request.subject_type, request.subject_id, lock=True, now=now)
@@ -364,7 +377,7 @@ def _apply(request: TransitionRequest, subject, *, actor: User, now: datetime) -
     wf = workflow_for(request.subject_type)
     before = subjects.snapshot(subject)
     wf.fire(request.transition, Context(subject=subject, data=request.data, actor=actor))
-    db.session.flush()  # bumps the subject's version
+    db.session.flush([subject])  # bumps the subject's version, which the event records
     _close(request, "approved", actor, "", now)
     audit.record(
         chain_id=request.administration_id,
@@ -378,10 +391,15 @@ def _apply(request: TransitionRequest, subject, *, actor: User, now: datetime) -
         request_id=request.id,
         at=now,
     )
+    # The administration's people are read once (the requester is one of them) and every message
+    # of the outcome is queued in one statement.
+    people = _people_of(request.administration_id)
+    messages = []
     if request.requested_by_id != actor.id:
-        _notify_requester(request, subject, "approved", actor, "")
+        messages.append(_requester_message(request, subject, "approved", actor, ""))
     if request.subject_type == "goal":
-        _notify_goal_units(request, subject, before["state"])
+        messages += _goal_unit_messages(request, subject, before["state"], people)
+    outbox.enqueue_many(messages)
 
 
 def _close(request: TransitionRequest, status: str, actor: User, reason: str, now: datetime) -> None:
@@ -392,10 +410,7 @@ def _close(request: TransitionRequest, status: str, actor: User, reason: str, no
 
 
 def slot_holders(slot: StageSlot, administration_id: int) -> list[User]:
-    candidates = db.session.scalars(
-        select(User).where(User.administration_id == administration_id, User.active.is_(True))
-    ).all()
-    return [u for u in candidates if authz.holds_slot(u, slot.role, slot.unit_id, administration_id)]
+    return [u for u in _people_of(administration_id) if authz.holds_slot(u, slot.role, slot.unit_id, administration_id)]
 
 
 def _notify_approvers(request: TransitionRequest, subject, stage: RequestStage) -> None:
@@ -428,14 +443,25 @@ def _notify_approvers(request: TransitionRequest, subject, stage: RequestStage) 
                 )
 
 
-def _notify_requester(request: TransitionRequest, subject, outcome: str, decider: User, reason: str) -> None:
+def _people_of(administration_id: int) -> list[User]:
+    """Everyone of the administration, with their roles: who holds a slot, who is told."""
+    def read() -> list[User]:
+        return list(db.session.scalars(
+            select(User).where(User.administration_id == administration_id).options(joinedload(User.roles))
+        ).unique())
+
+    return remembered("approvals.people", administration_id, read, until_changed=(User, RoleAssignment))
+
+
+def _requester_message(request: TransitionRequest, subject, outcome: str, decider: User, reason: str) -> dict:
+    """The requester is told how their request ended (outbox.enqueue_many's arguments)."""
     from service.notifications.messages import OUTCOMES
 
     k = subjects.kind(request.subject_type)
     wf = workflow_for(request.subject_type)
     requester = request.requested_by
     lang = requester.locale or "bg"
-    outbox.enqueue(
+    return dict(
         kind="request_decided",
         recipient=requester,
         subject_type="transition_request",
@@ -452,15 +478,16 @@ def _notify_requester(request: TransitionRequest, subject, outcome: str, decider
     )
 
 
-def _notify_goal_units(request: TransitionRequest, goal, before_state: str) -> None:
+def _goal_unit_messages(request: TransitionRequest, goal, before_state: str, people: list[User]) -> list[dict]:
+    """The heads and experts of the goal's units are told its new state."""
     wf = workflow_for("goal")
-    people = db.session.scalars(select(User).where(User.administration_id == request.administration_id)).all()
     units = goal.unit_ids
+    messages = []
     for person in people:
         if not person.active or not (authz.unit_scope(person, Role.HEAD, Role.EXPERT) & units):
             continue
         lang = person.locale or "bg"
-        outbox.enqueue(
+        messages.append(dict(
             kind="goal_state_changed",
             recipient=person,
             subject_type="goal",
@@ -473,7 +500,8 @@ def _notify_goal_units(request: TransitionRequest, goal, before_state: str) -> N
             },
             path=f"/goals/{goal.id}",
             due_moment=f"request:{request.id}",
-        )
+        ))
+    return messages
 
 
 def visible_requests(actor: User, *, status: str | None = None, now: datetime | None = None) -> list[TransitionRequest]:

@@ -47,3 +47,7 @@ class ChainHead(db.Model):
     chain_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+    # The UPDATE that advances the head also checks the seq it was read at: on a backend without
+    # row locks, a racing append fails it (StaleDataError) instead of forking the chain.
+    __mapper_args__ = {"version_id_col": seq, "version_id_generator": False}

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 
 from service.audit.models import ChainHead, Event
 from service.db import utcnow
-from service.errors import GoalflowError
 from service.extensions import db
+from service.uow import remembered
 
 GENESIS = "0" * 64
 
@@ -66,12 +66,7 @@ def record(
     at: datetime | None = None,
 ) -> Event:
     """Append one event in the caller's transaction."""
-    head = db.session.execute(
-        select(ChainHead).where(ChainHead.chain_id == chain_id).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        ensure_chain(chain_id)
-        head = db.session.get(ChainHead, chain_id)
+    head = _locked_head(chain_id)
     event = Event(
         chain_id=chain_id,
         seq=head.seq + 1,
@@ -88,18 +83,30 @@ def record(
         reason=reason or "",
     )
     event.hash = _digest(event)
-    # Compare-and-set on the head: on a backend without row locks a racing append loses here.
-    moved = db.session.execute(
-        update(ChainHead)
-        .where(ChainHead.chain_id == chain_id, ChainHead.seq == head.seq)
-        .values(seq=event.seq, hash=event.hash)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
-        raise GoalflowError("conflict")
-    db.session.expire(head)
+    head.seq, head.hash = event.seq, event.hash
     db.session.add(event)
     return event
+
+
+def _locked_head(chain_id: int) -> ChainHead:
+    """The chain's head, read and locked once per transaction; the transaction's events advance it
+    in memory and the flush writes it back once (a decision appends two events)."""
+    def read() -> ChainHead:
+        head = db.session.execute(
+            select(ChainHead).where(ChainHead.chain_id == chain_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if head is None:
+            ensure_chain(chain_id)
+            head = db.session.get(ChainHead, chain_id)
+        return head
+
+    return remembered("audit.locked_heads", chain_id, read)
+
+
+def lock_chain(chain_id: int) -> None:
+    """Lock the chain now, before the caller writes anything (then its writes go in one flush)."""
+    _locked_head(chain_id)
 
 
 @dataclass

@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from service.audit import service as audit
 from service.common import settings
@@ -50,7 +51,12 @@ def user_for_token(secret: str, *, now: datetime | None = None) -> User | None:
     now = now or utcnow()
     if not secret.startswith(PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    # The token, its person and their roles in one round trip: every API call starts here.
+    token = db.session.execute(
+        select(ApiToken)
+        .where(ApiToken.token_hash == _digest(secret))
+        .options(joinedload(ApiToken.user).joinedload(User.roles))
+    ).unique().scalar_one_or_none()
     if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at > USE_RECORDED_EVERY:
