@@ -377,7 +377,7 @@ def _apply(request: TransitionRequest, subject, *, actor: User, now: datetime) -
     wf = workflow_for(request.subject_type)
     before = subjects.snapshot(subject)
     wf.fire(request.transition, Context(subject=subject, data=request.data, actor=actor))
-    db.session.flush([subject])  # bumps the subject's version, which the event records
+    db.session.flush()  # bumps the subject's version, which the event records
     _close(request, "approved", actor, "", now)
     audit.record(
         chain_id=request.administration_id,

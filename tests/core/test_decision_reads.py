@@ -1,0 +1,82 @@
+"""A decision reads each thing once and writes everything in one go: the round trips a decision
+costs are the approval API's throughput (docs/benchmarks.md). Reads remembered for a transaction
+are forgotten as soon as what they depend on changes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import event
+
+from service import authz
+from service.approvals import service as approvals
+from service.audit.service import verify
+from service.extensions import db
+from service.org.models import Substitution
+
+# The service call without the API's token: the request, the goal, whom the decider stands in
+# for, the unit trees, the chain head and the people (7 reads on PostgreSQL), then the writes.
+# A new N+1 or a read repeated breaks it.
+STATEMENT_BUDGET = 18
+
+
+class Statements:
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def __enter__(self):
+        event.listen(db.engine, "before_cursor_execute", self._on)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(db.engine, "before_cursor_execute", self._on)
+
+    def _on(self, conn, cursor, statement, parameters, *args):
+        self.seen.append(f"{' '.join(statement.split())} {parameters!r}")
+
+
+def test_a_decision_reads_each_thing_once_and_not_again_after_the_commit(world):
+    request = approvals.request_transition(
+        actor=world.expert_b, subject_type="goal", subject_id=world.g_b.id, transition="start"
+    )
+    db.session.expire_all()  # as in a new web request: nothing loaded yet
+    request_id = request.id
+    head_b = db.session.get(type(world.head_b), world.head_b.id)
+    _ = head_b.roles
+    with Statements() as sql:
+        decided = approvals.decide(actor=head_b, request_id=request_id, verdict="approve")
+    reads = [s for s in sql.seen if s.upper().startswith("SELECT")]
+    assert len(reads) == len(set(reads)), "\n".join(s[:150] for s in sql.seen)
+    assert len(sql.seen) <= STATEMENT_BUDGET, [s[:90] for s in sql.seen]
+
+    # the answer is built from what the decision wrote, not read again
+    with Statements() as after:
+        answer = (decided.status, decided.version, [s.status for s in decided.stages],
+                  [d.verdict for d in decided.decisions], decided.requested_by.name)
+    assert after.seen == []
+    assert answer[0] == "approved" and answer[2] == ["approved"] and answer[3] == ["approve"]
+
+    db.session.expire_all()
+    assert world.g_b.state == "in_progress"
+    assert verify().ok
+
+
+def test_the_chain_head_advances_once_per_event_within_one_transaction(world):
+    request = approvals.request_transition(
+        actor=world.expert_b, subject_type="goal", subject_id=world.g_b.id, transition="start"
+    )
+    approvals.decide(actor=world.head_b, request_id=request.id, verdict="approve")
+    report = verify()
+    # request_submitted, approved and state_changed (two of them in the decision's transaction)
+    assert report.ok and report.events_checked >= 3
+
+
+def test_a_substitution_named_inside_the_transaction_is_seen_by_the_next_question(world):
+    today = date.today()
+    assert authz.absent_principals(world.head_a, today) == []
+    db.session.add(Substitution(absent_id=world.head_b.id, substitute_id=world.head_a.id,
+                                starts_on=today, ends_on=today))
+    db.session.flush()
+    assert [u.id for u in authz.absent_principals(world.head_a, today)] == [world.head_b.id]
+    db.session.rollback()
+    assert authz.absent_principals(world.head_a, today) == []
