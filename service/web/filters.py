@@ -50,7 +50,13 @@ def moment(value: datetime | None) -> str:
 
 @bp.app_template_filter("day")
 def day(value: date | None) -> str:
-    return format_date(value, "dd.MM.yyyy") if value else ""
+    """dd.mm.yyyy in every language. A date is written directly (format_date's pattern and
+    locale lookups cost more than a page's row); a datetime is first moved to the reader's zone."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        return format_date(value, "dd.MM.yyyy")
+    return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
 
 
 @bp.app_template_filter("money")
