@@ -7,8 +7,10 @@ from decimal import Decimal
 
 from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import lazyload
 
 from service import subjects
+from service.extensions import db
 from service.web.common import lang
 from service.web.views import bp
 from service.workflow_registry import workflow_for
@@ -134,7 +136,10 @@ def transition_label(req) -> str:
 
 
 def subject_path(req) -> str:
-    return subjects.kind(req.subject_type).path(subjects.load(req.subject_type, req.subject_id))
+    """The page of a request's object: from the session when the page has read it already (see
+    home.load_subjects), else read alone, without the collections a goal loads with it."""
+    kind = subjects.kind(req.subject_type)
+    return kind.path(db.session.get(kind.model, req.subject_id, options=[lazyload("*")]))
 
 
 @bp.record_once

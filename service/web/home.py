@@ -7,6 +7,7 @@ template call, translation and date format costs more there than the page's quer
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,12 +17,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2.filters import do_truncate
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
 from service.approvals import service as approvals
 from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Goal, Indicator, Plan
 from service.org.models import Unit
+from service.subjects import KINDS
 from service.web import progress as progress_pages
 from service.web.common import OVERVIEW_ROLES, goal_deadline, has_any_role, int_arg, lang, open_states, today
 from service.web.filters import day
@@ -29,6 +32,11 @@ from service.web.views import bp
 from service.workflow_registry import workflow_for
 
 PENDING_SHOWN, OVERDUE_SHOWN, DEADLINES_SHOWN = 10, 15, 10
+# What the page shows of each goal: its units in the same query; the long texts stay unread.
+HOME_GOAL_COLUMNS = (
+    load_only(Goal.id, Goal.plan_id, Goal.number, Goal.title, Goal.state, Goal.deadline, Goal.version),
+    joinedload(Goal.units),
+)
 
 
 def current_plan(plans: list[Plan], year: int | None = None) -> Plan | None:
@@ -171,6 +179,19 @@ def overview(goal_list: list[Goal], urls: dict[int, str], state_labels: dict[str
     }
 
 
+def load_subjects(requests: Iterable) -> None:
+    """The objects of these approval requests that the session does not hold yet (a head's own
+    goals it does), in one query a kind, for their links (filters.subject_path)."""
+    ids: dict[str, set[int]] = {}
+    for req in requests:
+        model = KINDS[req.subject_type].model
+        if db.session.identity_key(model, req.subject_id) not in db.session.identity_map:
+            ids.setdefault(req.subject_type, set()).add(req.subject_id)
+    for subject_type, wanted in ids.items():
+        model = KINDS[subject_type].model
+        db.session.scalars(db.select(model).where(model.id.in_(wanted)).options(lazyload("*"))).all()
+
+
 @bp.get("/")
 @login_required
 def home():
@@ -179,7 +200,9 @@ def home():
     wf = workflow_for("goal")
     language = lang()
     state_labels = {s: wf.state_label(s, language) for s in wf.states}
-    goal_list = db.session.scalars(goals.list_goals(current_user, plan_id=plan.id)).all() if plan else []
+    goal_list = db.session.scalars(
+        goals.list_goals(current_user, plan_id=plan.id).options(*HOME_GOAL_COLUMNS)
+    ).unique().all() if plan else []
     urls = {goal.id: url_for("web.goal_page", goal_id=goal.id) for goal in goal_list}
     # Heads and experts see only their units' goals: the query already keeps to what each may see.
     day_ = today()
@@ -187,6 +210,7 @@ def home():
     coming = [d for d in due if not d.overdue]
     overdue = [d for d in due if d.overdue]
     pending = approvals.pending_for(current_user)
+    load_subjects(req for req, claims in pending[:PENDING_SHOWN])
     context = {
         "plan": plan,
         "plans": plans,

@@ -1,0 +1,73 @@
+"""The home page: what it lists, and that its queries do not grow with its rows."""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from service.approvals import service as approvals
+from service.extensions import db
+from tests.helpers import achieved_for
+from tests.web.test_pages import login
+
+
+@contextmanager
+def statements():
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def home(client) -> tuple[str, list[str]]:
+    db.session.expunge_all()  # the test's session is the requests' too: read as a fresh request would
+    with statements() as seen:
+        response = client.get("/")
+    assert response.status_code == 200
+    return response.text, seen
+
+
+def test_the_governors_home_page_lists_the_year_at_a_glance(world, client):
+    ids = {world.g_a.id, world.g_ab.id, world.g_b.id}
+    login(client, world.governor, world.password)
+    page, seen = home(client)
+    goals = re.findall(r'<tr><td data-label="[^"]+">(\d+)</td>\s*<td data-label="[^"]+"><a href="/goals/(\d+)">', page)
+    assert [int(number) for number, _ in goals] == [1, 2, 3]
+    assert {int(goal_id) for _, goal_id in goals} == ids
+    assert 'id="state-matrix"' in page and ">АПОФУС</th>" in page and ">АКРРДС</th>" in page
+    assert page.count('<progress max="100"') + page.count('<span class="muted">') >= 4  # one per indicator
+    # The goals with their units in one query, their indicators and activities in one each; no query a row.
+    assert sum(bool(re.search(r"\bFROM goals\b", s)) for s in seen) == 1, seen
+
+
+def test_pending_requests_do_not_cost_a_query_each(world, client):
+    from service.goals.models import Goal
+    from service.org.models import User
+
+    g_a, g_ab, expert = world.g_a.id, world.g_ab.id, world.expert_a.id
+    login(client, world.head_a, world.password)
+
+    def ask(goal_id: int) -> None:
+        goal = db.session.get(Goal, goal_id)
+        approvals.request_transition(actor=db.session.get(User, expert), subject_type="goal", subject_id=goal_id,
+                                     transition="complete", data=achieved_for(goal))
+
+    ask(g_a)
+    _, one = home(client)
+    ask(g_ab)
+    page, two = home(client)
+    assert page.count(f'href="/goals/{g_a}">#') == page.count(f'href="/goals/{g_ab}">#') == 1
+    # The requests' goals are the head's own, read with the page's goals: no read of their own.
+    assert len(goal_reads(two)) == len(goal_reads(one)) == 1, goal_reads(two)
+
+
+def goal_reads(seen: list[str]) -> list[str]:
+    return [s for s in seen if re.search(r"\bFROM goals\b", s)]
