@@ -1,9 +1,17 @@
 """Turning an outbox row into an email and handing it over: to an SMTP server, or (embedded
-mode, MAIL_HOST empty) to one `.eml` file per message under MAIL_DIR."""
+mode, MAIL_HOST empty) to one `.eml` file per message under MAIL_DIR.
+
+`build_message` composes the email with the standard library (`EmailMessage`); `render` gives
+the bytes that go out. Most messages (text and HTML, no attachments, ASCII addresses, lines
+within the limit) are written straight to bytes, their headers encoded by the standard library
+itself: composing and flattening an `EmailMessage` re-parses and re-folds each header, which
+cost more than the SMTP conversation. Anything else is composed and flattened as before."""
 
 from __future__ import annotations
 
 import os
+import random
+import re
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -11,6 +19,7 @@ from contextlib import contextmanager
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -19,17 +28,18 @@ from service.notifications.models import Notification
 
 
 class Transport(Protocol):
-    def send(self, note: Notification, message: EmailMessage) -> None: ...
+    def send(self, note: Notification, data: bytes) -> None: ...
 
 
-def _domain(settings: Settings) -> str:
-    address = parseaddr(settings.MAIL_FROM)[1]
+def _domain(mail_from: str) -> str:
+    address = parseaddr(mail_from)[1]
     return address.rpartition("@")[2] or "goalflow.local"
 
 
 # Python's folding of long non-ASCII headers drops the spaces between the encoded words it
 # splits ("одобрено:Отчитане"); folding only at RFC 5322's hard limit keeps subjects whole.
 UNFOLDED = policy.default.clone(max_line_length=998)
+WIRE = UNFOLDED.clone(linesep="\r\n")  # as smtplib flattens a message: CRLF line ends
 
 
 def build_message(note: Notification, settings: Settings) -> EmailMessage:
@@ -41,7 +51,7 @@ def build_message(note: Notification, settings: Settings) -> EmailMessage:
     message["Date"] = format_datetime(note.created_at)
     # The same row always gets the same Message-ID: should a crash make us send it again,
     # mail clients see one message, not two.
-    message["Message-ID"] = f"<{note.key[:40]}@{_domain(settings)}>"
+    message["Message-ID"] = f"<{note.key[:40]}@{_domain(settings.MAIL_FROM)}>"
     message["Auto-Submitted"] = "auto-generated"
     message["X-Goalflow-Kind"] = note.kind
     message.set_content(note.body_text)
@@ -55,6 +65,80 @@ def build_message(note: Notification, settings: Settings) -> EmailMessage:
     return message
 
 
+def render(note: Notification, settings: Settings) -> bytes:
+    """The message as it is handed over (CRLF line ends): the same email as `build_message`'s."""
+    return _render_alternative(note, settings) or build_message(note, settings).as_bytes(policy=WIRE)
+
+
+# What is written into a header as it is: an address with nothing to quote or encode (a
+# dot-atom at a domain), the kind and the language.
+ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+PLAIN_ADDRESS = re.compile(rf"{ATOM}(\.{ATOM})*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
+TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+CRLF = b"\r\n"
+
+
+@lru_cache(maxsize=256)  # a campaign's messages share their subject
+def _header(name: str, value: str) -> bytes:
+    """One header as the standard library writes it (encoded words where needed, CRLF at the end)."""
+    return WIRE.fold_binary(name, WIRE.header_store_parse(name, value)[1])
+
+
+@lru_cache(maxsize=8)
+def _sender_headers(mail_from: str) -> tuple[bytes, str] | None:
+    """The From header and the Message-ID domain, for senders whose domain is ASCII."""
+    domain = _domain(mail_from)
+    return (_header("From", mail_from), domain) if domain.isascii() else None
+
+
+def _body(text: str) -> tuple[bytes, bytes] | None:
+    """(Content-Transfer-Encoding, CRLF-ended body) as `set_content` chooses them when no line is
+    too long: 7bit for ASCII, else 8bit. None when a line is too long (then it would encode it)."""
+    lines = text.encode("utf-8").splitlines()
+    if any(len(line) > UNFOLDED.max_line_length for line in lines):
+        return None
+    return (b"7bit" if all(line.isascii() for line in lines) else b"8bit"), CRLF.join(lines) + CRLF
+
+
+def _render_alternative(note: Notification, settings: Settings) -> bytes | None:
+    """`build_message`'s multipart/alternative written directly, or None for anything else."""
+    sender = _sender_headers(settings.MAIL_FROM)
+    if (note.attachments or sender is None or not PLAIN_ADDRESS.fullmatch(note.email)
+            or not TOKEN.fullmatch(note.kind) or not TOKEN.fullmatch(note.locale)):
+        return None
+    text, html = _body(note.body_text), _body(note.body_html)
+    if text is None or html is None:
+        return None
+    from_header, domain = sender
+    parts = [
+        b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: ' + text[0] + b"\r\n\r\n" + text[1],
+        b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: ' + html[0] + b"\r\n\r\n" + html[1],
+    ]
+    boundary = _boundary(parts)
+    head = (
+        from_header
+        + f"To: {note.email}\r\n".encode()
+        + _header("Subject", note.subject)
+        + f"Date: {format_datetime(note.created_at)}\r\n"
+        f"Message-ID: <{note.key[:40]}@{domain}>\r\n"
+        "Auto-Submitted: auto-generated\r\n"
+        f"X-Goalflow-Kind: {note.kind}\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
+        f"Content-Language: {note.locale}\r\n\r\n".encode("ascii")
+    )
+    delimiter = f"--{boundary}".encode()
+    return head + delimiter + CRLF + (CRLF + delimiter + CRLF).join(parts) + CRLF + delimiter + b"--" + CRLF
+
+
+def _boundary(parts: list[bytes]) -> str:
+    """A boundary like the standard library's, found in none of the parts."""
+    while True:
+        boundary = f"==============={random.randrange(10**19):019d}=="
+        if not any(boundary.encode() in part for part in parts):
+            return boundary
+
+
 def eml_name(note: Notification) -> str:
     """One file per row: a repeat after a crash overwrites the file instead of adding a second one."""
     return f"{note.created_at:%Y%m%dT%H%M%S}-{note.id:07d}.eml"
@@ -64,11 +148,11 @@ class MailDirectory:
     def __init__(self, directory: str):
         self.directory = Path(directory)
 
-    def send(self, note: Notification, message: EmailMessage) -> None:
+    def send(self, note: Notification, data: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         target = self.directory / eml_name(note)
         partial = target.with_suffix(".part")
-        partial.write_bytes(message.as_bytes())
+        partial.write_bytes(data)
         os.replace(partial, target)  # readers never see half a message
 
 
@@ -77,6 +161,7 @@ class SmtpServer:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.sender = parseaddr(settings.MAIL_FROM)[1]
         self.connection: smtplib.SMTP | None = None
         self.unreachable: Exception | None = None
 
@@ -94,9 +179,11 @@ class SmtpServer:
             connection.login(s.MAIL_USERNAME, s.MAIL_PASSWORD)
         return connection
 
-    def send(self, note: Notification, message: EmailMessage) -> None:
+    def send(self, note: Notification, data: bytes) -> None:
         if self.unreachable is not None:
             raise self.unreachable  # one timeout per batch, not one per message
+        if self.connection is not None and self.connection.sock is None:
+            self.connection = None  # smtplib closed it after a 421 (the server is going away)
         if self.connection is None:
             try:
                 self.connection = self._connect()
@@ -104,8 +191,14 @@ class SmtpServer:
                 self.unreachable = exc
                 raise
         try:
-            self.connection.send_message(message, from_addr=parseaddr(self.settings.MAIL_FROM)[1], to_addrs=[note.email])
-        except (smtplib.SMTPServerDisconnected, OSError):
+            if self.sender.isascii() and note.email.isascii():
+                self.connection.sendmail(self.sender, [note.email], data)
+            else:  # smtplib asks for SMTPUTF8 and writes UTF-8 headers only for a message object
+                self.connection.send_message(build_message(note, self.settings), from_addr=self.sender,
+                                             to_addrs=[note.email])
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
+            raise  # this message refused: smtplib has reset the session (or closed it after a 421)
+        except OSError:  # the connection failed (smtplib's own errors are OSErrors too)
             self.close()  # the next message opens a new connection
             raise
 

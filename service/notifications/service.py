@@ -2,9 +2,16 @@
 worker claims due rows, sends them and marks them sent, retrying with backoff until they are
 sent or visibly failed.
 
+A worker claims a batch of due rows (OUTBOX_BATCH_SIZE) in one statement and sends it over one
+SMTP connection. It commits the outcomes together every COMMIT_EVERY (10) messages, at once after
+a message the server was slow to take, and at the end of the batch; it starts no message once
+the batch's claim is about to expire, and hands the rest back.
+
 The one window in which a message can go out twice: the SMTP server accepted it and the worker
-died before committing "sent". The row's claim then expires and it is sent again (with the same
-Message-ID). Nothing is ever lost: a row leaves "pending" only as "sent" or "failed".
+died before committing "sent". That is at most the COMMIT_EVERY messages of the batch that the
+server took in quick succession just before (one message when the server is slow). Their claim
+then expires and they are sent again (with the same Message-ID). Nothing is ever lost: a row
+leaves "pending" only as "sent" or "failed".
 """
 
 from __future__ import annotations
@@ -15,17 +22,18 @@ import logging
 import math
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
 from service.common import settings
-from service.db import utcnow
+from service.db import UTCDateTime, utcnow
 from service.errors import GoalflowError, forbidden, not_found
 from service.extensions import db
 from service.notifications import mailer
@@ -185,12 +193,8 @@ def _due(now: datetime):
     )
 
 
-def claim(*, now: datetime | None = None, limit: int | None = None) -> list[int]:
-    """Claim due rows for this worker, in one statement, so that concurrent workers never share
-    a row: PostgreSQL skips rows another worker has locked (FOR UPDATE SKIP LOCKED); SQLite
-    runs one writer at a time and the UPDATE re-checks each row's status as it claims it."""
+def _claim_statement(now: datetime, limit: int | None):
     s = settings()
-    now = now or utcnow()
     candidates = (
         select(Notification.id)
         .where(*_due(now))
@@ -198,7 +202,7 @@ def claim(*, now: datetime | None = None, limit: int | None = None) -> list[int]
         .limit(limit or s.OUTBOX_BATCH_SIZE)
         .with_for_update(skip_locked=True)
     )
-    statement = (
+    return (
         update(Notification)
         .where(Notification.id.in_(candidates), *_due(now))
         .values(
@@ -206,12 +210,31 @@ def claim(*, now: datetime | None = None, limit: int | None = None) -> list[int]
             next_attempt_at=now + timedelta(seconds=s.MAIL_CLAIM_SECONDS),
             attempts=Notification.attempts + 1,
         )
-        .returning(Notification.id)
-        .execution_options(synchronize_session=False)
     )
+
+
+def claim(*, now: datetime | None = None, limit: int | None = None) -> list[int]:
+    """Claim due rows for this worker, in one statement, so that concurrent workers never share
+    a row: PostgreSQL skips rows another worker has locked (FOR UPDATE SKIP LOCKED); SQLite
+    runs one writer at a time and the UPDATE re-checks each row's status as it claims it."""
+    statement = _claim_statement(now or utcnow(), limit).returning(Notification.id)
     with transaction():
-        ids = sorted(db.session.scalars(statement))
+        ids = sorted(db.session.scalars(statement.execution_options(synchronize_session=False)))
     return ids
+
+
+def _claim_rows(now: datetime, limit: int | None) -> list[Notification]:
+    """claim(), returning the claimed rows themselves with their attachments (one more query), in
+    id order. They leave the session before the commit, as they are: the claim makes them this
+    worker's until it expires, so they need not be read again one by one while it sends them."""
+    statement = _claim_statement(now, limit).returning(Notification)
+    with transaction():
+        notes = db.session.scalars(
+            statement, execution_options={"synchronize_session": False, "populate_existing": True}
+        ).all()
+        for note in notes:
+            db.session.expunge(note)  # with its attachments
+    return sorted(notes, key=lambda note: note.id)
 
 
 def _give_up_abandoned(now: datetime) -> int:
@@ -237,44 +260,109 @@ def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=math.ceil(base * random.uniform(0.75, 1.25)))
 
 
-def _record_failure(note: Notification, exc: Exception, now: datetime) -> str:
-    note.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+def _failure(note: Notification, exc: Exception, now: datetime) -> dict:
+    """The columns that record a failed attempt: back to pending after a backoff, or failed for good."""
+    error = f"{type(exc).__name__}: {exc}"[:2000]
     if note.attempts >= settings().MAIL_MAX_ATTEMPTS:
-        note.status = FAILED
-        log.warning("notification %s failed for good after %s attempts: %s", note.id, note.attempts, note.last_error)
-    else:
-        note.status = PENDING
-        note.next_attempt_at = now + retry_delay(note.attempts)
-    return note.status
+        log.warning("notification %s failed for good after %s attempts: %s", note.id, note.attempts, error)
+        return {"status": FAILED, "last_error": error}
+    return {"status": PENDING, "last_error": error, "next_attempt_at": now + retry_delay(note.attempts)}
 
 
-def _send_one(note_id: int, transport: mailer.Transport, report: DeliveryReport) -> None:
+# The outcomes of a batch are committed together, in one transaction per COMMIT_EVERY messages: a
+# commit waits for PostgreSQL to flush its log to disk, which took longer than handing a message
+# to the SMTP server (one commit per message halved the rate). A message the server took its time
+# over (SLOW_SEND seconds or more) has its outcome, and those before it, committed at once: then
+# the commit costs little beside the conversation, and nothing waits uncommitted through a slow one.
+COMMIT_EVERY = 10
+SLOW_SEND = 0.05
+
+
+class _Outcomes:
+    """What the server answered for the messages of a batch, until it is committed."""
+
+    table = Notification.__table__
+    mark_sent = (
+        update(table)
+        .where(table.c.id == bindparam("note_id"), table.c.status == SENDING)
+        .values(status=SENT, sent_at=bindparam("at", type_=UTCDateTime()), last_error="")
+    )
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+        self.failures: list[tuple[int, dict]] = []
+
+    def __len__(self) -> int:
+        return len(self.sent) + len(self.failures)
+
+    def commit(self) -> None:
+        """Should this fail, the rows stay claimed and are sent again once the claim expires."""
+        sent, failures = self.sent, self.failures
+        self.sent, self.failures = [], []
+        if not (sent or failures):
+            return
+        with transaction():
+            if sent:
+                db.session.execute(self.mark_sent, sent)  # one statement, many rows
+            for note_id, values in failures:
+                db.session.execute(
+                    update(self.table).where(self.table.c.id == note_id, self.table.c.status == SENDING).values(**values)
+                )
+
+
+def _release(notes: list[Notification], claimed_until: datetime) -> None:
+    """Hand back claimed rows this worker will not try now: due again at once, the attempt not counted."""
+    statement = (
+        update(Notification)
+        .where(
+            Notification.id.in_([note.id for note in notes]),
+            Notification.status == SENDING,
+            Notification.next_attempt_at == claimed_until,  # still this worker's claim
+        )
+        .values(status=PENDING, attempts=Notification.attempts - 1, next_attempt_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     with transaction():
-        note = db.session.get(Notification, note_id, populate_existing=True)
-        if note is None or note.status != SENDING:
-            return
-        try:
-            transport.send(note, mailer.build_message(note, settings()))
-        except Exception as exc:  # any refusal or outage: retried later, never lost
-            outcome = _record_failure(note, exc, utcnow())
-            report.failed += outcome == FAILED
-            report.retrying += outcome == PENDING
-            return
-        note.status, note.sent_at, note.last_error = SENT, utcnow(), ""
-        report.sent += 1
+        db.session.execute(statement)
 
 
 def deliver_due(*, now: datetime | None = None, limit: int | None = None) -> DeliveryReport:
-    """Claim a batch of due messages and send them, committing each one's outcome at once."""
+    """Claim a batch of due messages and send them over one SMTP connection, committing their
+    outcomes every few messages (see COMMIT_EVERY) and at the end."""
+    s = settings()
     now = now or utcnow()
     _give_up_abandoned(now)
-    ids = claim(now=now, limit=limit)
-    report = DeliveryReport(claimed=len(ids), ids=ids)
-    if not ids:
+    notes = _claim_rows(now, limit)
+    report = DeliveryReport(claimed=len(notes), ids=[note.id for note in notes])
+    if not notes:
         return report
-    with mailer.transport(settings()) as transport:
-        for note_id in ids:
-            _send_one(note_id, transport, report)
+    claimed_until = now + timedelta(seconds=s.MAIL_CLAIM_SECONDS)
+    # A message is not started unless it can be through before the claim runs out and another
+    # worker may take the row: what is left then is handed back for the next run.
+    stop_at = claimed_until - timedelta(seconds=min(s.MAIL_TIMEOUT_SECONDS, s.MAIL_CLAIM_SECONDS // 2))
+    outcomes = _Outcomes()
+    with mailer.transport(s) as transport:
+        try:
+            for position, note in enumerate(notes):
+                if utcnow() >= stop_at:
+                    outcomes.commit()
+                    _release(notes[position:], claimed_until)
+                    break
+                started = time.monotonic()
+                try:
+                    transport.send(note, mailer.render(note, s))
+                except Exception as exc:  # any refusal or outage: retried later, never lost
+                    values = _failure(note, exc, utcnow())
+                    outcomes.failures.append((note.id, values))
+                    report.failed += values["status"] == FAILED
+                    report.retrying += values["status"] == PENDING
+                else:
+                    outcomes.sent.append({"note_id": note.id, "at": utcnow()})
+                    report.sent += 1
+                if len(outcomes) >= COMMIT_EVERY or time.monotonic() - started >= SLOW_SEND:
+                    outcomes.commit()
+        finally:
+            outcomes.commit()
     return report
 
 
@@ -341,7 +429,7 @@ def read_message(message_id: int, *, actor: User | None = None) -> MessageView:
     note = db.session.get(Notification, message_id)
     if note is None:
         raise not_found()
-    eml = mailer.read_eml(note, settings()) or mailer.build_message(note, settings()).as_bytes()
+    eml = mailer.read_eml(note, settings()) or mailer.render(note, settings())
     return MessageView(
         notification=note,
         text=note.body_text,
