@@ -2,11 +2,13 @@
 `open_due_campaigns` creates the progress reports and queues one email per directorate and
 person; the outbox delivery (`deliver_due`, what a Celery worker runs, here in one process)
 sends them to a local SMTP sink (aiosmtpd, its own process). In the same run, the raw rate:
-smtplib sending the same messages to the same sink over one connection.
+smtplib sending the same messages, flattened to bytes beforehand, to the same sink over one
+connection.
 """
 
 from __future__ import annotations
 
+import email.policy
 import json
 import os
 import smtplib
@@ -133,10 +135,13 @@ def main() -> None:
             parallel_sent, parallel_s = deliver_in_processes(url, port, WORKERS)
 
             sender = parseaddr(app.config["GOALFLOW"].MAIL_FROM)[1]
+            # The strictest reference: the messages already flattened to bytes, so that the timed
+            # loop is smtplib's exchange with the sink and nothing else.
+            payloads = [(to, message.as_bytes(policy=email.policy.SMTP)) for to, message in messages]
             raw_load, start = load(), time.perf_counter()
             with smtplib.SMTP("127.0.0.1", port, timeout=20) as smtp:
-                for to, message in messages:
-                    smtp.send_message(message, from_addr=sender, to_addrs=[to])
+                for to, payload in payloads:
+                    smtp.sendmail(sender, [to], payload)
             raw_s = time.perf_counter() - start
             conn.close()
     finally:
@@ -151,7 +156,7 @@ def main() -> None:
          f"{deliver_s:.1f} s", f"{rate:,.0f} emails/s", deliver_load],
         [f"the same, {WORKERS} processes at once (as the {WORKERS} Celery workers)", f"{parallel_sent:,} emails sent",
          f"{parallel_s:.1f} s", f"{parallel_rate:,.0f} emails/s", parallel_load],
-        ["raw smtplib, the same messages, one connection", f"{len(messages):,} emails", f"{raw_s:.1f} s",
+        ["raw smtplib, the same messages as bytes, one connection", f"{len(messages):,} emails", f"{raw_s:.1f} s",
          f"{raw_rate:,.0f} emails/s", raw_load],
     ]
     body = (
