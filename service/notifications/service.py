@@ -20,6 +20,7 @@ import contextvars
 import hashlib
 import logging
 import math
+import os
 import random
 import threading
 import time
@@ -133,9 +134,6 @@ def _columns(key: str, kind: str, recipient: User, subject_type: str, subject_id
 
 # -- nudging the worker after a commit --------------------------------------------------------
 
-_kick_running = threading.Lock()
-
-
 @event.listens_for(db.session, "after_commit")
 def _after_commit(session) -> None:
     if session.info.pop("outbox_queued", False):
@@ -157,19 +155,55 @@ def kick() -> None:
         celery = current_app.extensions["celery"]
     except (RuntimeError, KeyError):  # no app context or no worker configured
         return
-    if not _kick_running.acquire(blocking=False):
-        return  # a nudge is on its way already
+    _nudger.want(celery)
 
-    def send() -> None:
+
+class _Nudger:
+    """One thread per process publishes the nudges. Kicks that come while a nudge is being
+    published, or within NUDGE_INTERVAL after it, become one more nudge at the end of that
+    interval: none is lost (rows committed after a worker's claim still get theirs), and under
+    load the workers get a few tasks a second, each delivering a batch, not one per commit."""
+
+    NUDGE_INTERVAL = 0.2  # seconds
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked worker starts its own thread
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._celery = None
+        self._context: contextvars.Context | None = None
+
+    def want(self, celery) -> None:
+        with self._lock:
+            # The latest kicker's context carries its request id to the task the nudge publishes.
+            self._celery, self._context = celery, contextvars.copy_context()
+            self._wanted.set()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="outbox-kick", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            with self._lock:
+                self._wanted.clear()
+                celery, context = self._celery, self._context
+            context.run(self._publish, celery)
+            time.sleep(self.NUDGE_INTERVAL)
+
+    @staticmethod
+    def _publish(celery) -> None:
         try:
             celery.send_task(DELIVER_TASK, retry=False, ignore_result=True)
         except Exception as exc:  # the broker is down: beat will pick the rows up
             log.info("outbox nudge not sent: %s", exc)
-        finally:
-            _kick_running.release()
 
-    # The copied context carries the request id to the task the nudge publishes.
-    threading.Thread(target=contextvars.copy_context().run, args=(send,), name="outbox-kick", daemon=True).start()
+
+_nudger = _Nudger()
 
 
 # -- delivery -------------------------------------------------------------------------------
