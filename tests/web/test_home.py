@@ -1,4 +1,4 @@
-"""The home page: what it lists, and that its queries do not grow with its rows."""
+"""The home page and the goal page: what they list, and that their queries do not grow with their rows."""
 
 from __future__ import annotations
 
@@ -71,3 +71,23 @@ def test_pending_requests_do_not_cost_a_query_each(world, client):
 
 def goal_reads(seen: list[str]) -> list[str]:
     return [s for s in seen if re.search(r"\bFROM goals\b", s)]
+
+
+def test_the_goal_pages_timeline_reads_its_people_with_the_events(world, client):
+    """The timeline's people come with its events: no query (and another for roles) per person."""
+    from service.org.models import User
+
+    g_a, expert, head, governor = world.g_a.id, world.expert_a.id, world.head_a.id, world.governor.id
+    req = approvals.request_transition(actor=world.expert_a, subject_type="goal", subject_id=g_a,
+                                       transition="complete", data=achieved_for(world.g_a))
+    approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve")
+    approvals.decide(actor=world.governor, request_id=req.id, verdict="approve")  # closed: the timeline alone names them
+    login(client, world.secretary, world.password)
+    db.session.expunge_all()
+    with statements() as seen:
+        page = client.get(f"/goals/{g_a}")
+    assert page.status_code == 200
+    names = [db.session.get(User, i).name for i in (expert, head, governor)]
+    assert all(name in page.text for name in names)
+    reads_by_id = [s for s in seen if re.search(r"\bFROM users\s+WHERE users\.id = ", s)]
+    assert len(reads_by_id) == 1, reads_by_id  # the signed-in person only
