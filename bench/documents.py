@@ -42,7 +42,9 @@ with app.app_context():
         size = len(result.goals)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"s": seconds, "peak_mib": peak / 1024, "base_mib": before / 1024, "size": size}))
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the PDF's layout process
+print(json.dumps({"s": seconds, "peak_mib": peak / 1024, "base_mib": before / 1024, "child_mib": child / 1024,
+                  "size": size}))
 """
 
 
@@ -79,19 +81,22 @@ def main() -> None:
         for fmt in ("docx", "xlsx", "pdf"):
             results[("export", fmt)] = r = step(url, "export", fmt, work / f"plan.{fmt}")
             rows.append([f"export {fmt.upper()}", f"{r['size'] / 1024:,.0f} KiB", f"{r['s']:.2f}",
-                         f"{r['peak_mib']:.0f}", f"{r['peak_mib'] - r['base_mib']:.0f}", r["load"]])
+                         f"{r['peak_mib']:.0f}", f"{r['peak_mib'] - r['base_mib']:.0f}",
+                         f"{r['child_mib']:.0f}" if r["child_mib"] else "–", r["load"]])
         for fmt in ("docx", "xlsx"):
             for what in ("preview", "import"):
                 r = step(url, what, fmt, work / f"plan.{fmt}")
                 rows.append([f"{'import (dry run)' if what == 'preview' else 'import'} {fmt.upper()}",
                              f"{r['size']:,} goals", f"{r['s']:.2f}", f"{r['peak_mib']:.0f}",
-                             f"{r['peak_mib'] - r['base_mib']:.0f}", r["load"]])
+                             f"{r['peak_mib'] - r['base_mib']:.0f}", "–", r["load"]])
     docx, xlsx = results[("export", "docx")]["s"], results[("export", "xlsx")]["s"]
     body = (
         f"A plan of {goals:,} goals (2 indicators, 2 activities, 1–2 directorates each). Each step runs in its own "
         "process (the application created, then the step timed); peak memory is that process's maximum resident "
-        "size, and the growth is above what it held before the step.\n\n"
-        + table(["step", "size", "seconds", "peak MiB", "growth MiB", "load average"], rows)
+        "size, and the growth is above what it held before the step. The PDF is laid out in a child process "
+        "that ends with the export (its peak in the last column but one), so that the process asking for it "
+        "keeps its size.\n\n"
+        + table(["step", "size", "seconds", "peak MiB", "growth MiB", "child's peak MiB", "load average"], rows)
         + "\n\n### Targets\n\n" + table(["target", "measured", ""], [
             ["DOCX export of 1,000 goals < 3 s", f"{docx:.2f} s", verdict(docx < 3)],
             ["XLSX export of 1,000 goals < 2 s", f"{xlsx:.2f} s", verdict(xlsx < 2)],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from html import escape
 from typing import Final
@@ -37,11 +39,23 @@ td.amount { white-space: nowrap; overflow-wrap: normal; hyphens: manual; text-al
 
 
 def export_pdf(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
-    """A4 landscape, table header repeated on every page, "Страница N от M" at the foot."""
+    """A4 landscape, table header repeated on every page, "Страница N от M" at the foot.
+
+    Laid out in a short-lived child process: WeasyPrint's layout of a large plan takes hundreds
+    of megabytes, which a long-lived web or worker process would keep after the PDF is sent; the
+    child gives them back to the system when it ends. A process that may not have children (a
+    daemonic pool process) lays it out itself."""
     html = _html(document, lang)
+    if multiprocessing.current_process().daemon:
+        return _layout(html)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
+        return child.submit(_layout, html).result()
+
+
+def _layout(html: str) -> bytes:
     # An empty protocol list refuses every URL: the document embeds no external resources.
-    # Imported here: WeasyPrint takes about two seconds to import, which every web and worker
-    # process would otherwise pay at start-up for a PDF few of them ever render.
+    # Imported here: WeasyPrint takes a while to import and some 30 MB, which every web and
+    # worker process would otherwise pay for a PDF few of them ever render.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
