@@ -16,16 +16,17 @@ from workflows import WorkflowError
 
 
 @contextmanager
-def transaction(*, keep_loaded: bool = False) -> Iterator[None]:
-    """`keep_loaded`: what the transaction read and wrote stays loaded after the commit, so that the
-    answer built from it (a decision's request) is not read again; only for objects the
-    transaction itself locked or wrote, which nobody else can have changed meanwhile."""
+def transaction(*, keep: list | None = None) -> Iterator[None]:
+    """`keep`: the objects the block puts in this list stay loaded after the commit, as the
+    transaction wrote them, so that the answer built from them is not read again (a decision's
+    request); everything else the session holds is expired by the commit as usual."""
     session = db.session()
-    expire_on_commit = session.expire_on_commit
-    session.expire_on_commit = not keep_loaded
     try:
         yield
-        session.commit()
+        if keep is None:
+            session.commit()
+        else:
+            _commit_keeping(session, keep)
     except GoalflowError:
         db.session.rollback()
         raise
@@ -44,8 +45,18 @@ def transaction(*, keep_loaded: bool = False) -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def _commit_keeping(session, keep: list) -> None:
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
     finally:
         session.expire_on_commit = expire_on_commit
+    kept = {id(obj) for obj in keep}
+    for obj in list(session.identity_map.values()):
+        if id(obj) not in kept:
+            session.expire(obj)
 
 
 # -- reads remembered for one transaction ------------------------------------------------------
@@ -81,3 +92,9 @@ def _forget_changed(session, flush_context, instances) -> None:
 def _forget_all(session, transaction) -> None:
     if transaction.parent is None:  # the outer transaction, not a savepoint inside it
         session.info.pop(_REMEMBERED, None)
+
+
+@event.listens_for(db.session, "after_soft_rollback")
+def _forget_rolled_back(session, previous_transaction) -> None:
+    # A savepoint rolled back may take rows (a new chain head) and row locks with it.
+    session.info.pop(_REMEMBERED, None)

@@ -214,7 +214,8 @@ def decide(
     comment = (comment or "").strip()
     if verdict not in ("approve", "reject"):
         raise GoalflowError("invalid_input", fields={"verdict": "must be approve or reject"})
-    with transaction(keep_loaded=True):
+    answer: list = []
+    with transaction(keep=answer):
         request, subject = _locked_visible_request(actor, request_id, now)
         if request.status != OPEN:
             raise GoalflowError("request_closed", status=request.status)
@@ -261,7 +262,17 @@ def decide(
             outbox.enqueue_many([_requester_message(request, subject, "rejected", actor, comment)])
         else:
             _advance(request, subject, actor=actor, now=now)
+        answer.extend(_rows_of_the_answer(request))
     return request
+
+
+def _rows_of_the_answer(request: TransitionRequest) -> list:
+    """What the API and the pages show of a decided request: it, its stages, slots and decisions,
+    and the people they name (in the session already: no read)."""
+    rows: list = [request, request.requested_by, *request.stages, *request.decisions]
+    rows += [slot for stage in request.stages for slot in stage.slots]
+    rows += [person for d in request.decisions for person in (d.decided_by, d.on_behalf_of) if person is not None]
+    return rows
 
 
 def withdraw(*, actor: User, request_id: int, reason: str = "", now: datetime | None = None) -> TransitionRequest:

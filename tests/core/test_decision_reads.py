@@ -52,12 +52,16 @@ def test_a_decision_reads_each_thing_once_and_not_again_after_the_commit(world):
     # the answer is built from what the decision wrote, not read again
     with Statements() as after:
         answer = (decided.status, decided.version, [s.status for s in decided.stages],
-                  [d.verdict for d in decided.decisions], decided.requested_by.name)
+                  [[slot.status for slot in s.slots] for s in decided.stages],
+                  [(d.verdict, d.decided_by.name) for d in decided.decisions], decided.requested_by.name)
     assert after.seen == []
-    assert answer[0] == "approved" and answer[2] == ["approved"] and answer[3] == ["approve"]
+    assert answer[0] == "approved" and answer[2] == ["approved"] and answer[3] == [["approved"]]
+    assert answer[4] == [("approve", head_b.name)]
 
-    db.session.expire_all()
-    assert world.g_b.state == "in_progress"
+    # everything else is expired by the commit as usual: the next transaction reads it afresh
+    with Statements() as fresh:
+        assert world.g_b.state == "in_progress"
+    assert fresh.seen
     assert verify().ok
 
 
