@@ -40,6 +40,7 @@ from service.extensions import db
 from service.notifications import mailer
 from service.notifications.messages import render
 from service.notifications.models import FAILED, PENDING, SENT, Attachment, Notification
+from service.observability import note_deliveries, request_id_var
 from service.org.models import Role, User
 from service.uow import transaction
 
@@ -178,9 +179,12 @@ class _Nudger:
         self._context: contextvars.Context | None = None
 
     def want(self, celery) -> None:
+        # The latest kicker's request id goes with the task the nudge publishes (only the id:
+        # a copy of the whole context would keep the request itself alive until the next kick).
+        context = contextvars.Context()
+        context.run(request_id_var.set, request_id_var.get())
         with self._lock:
-            # The latest kicker's context carries its request id to the task the nudge publishes.
-            self._celery, self._context = celery, contextvars.copy_context()
+            self._celery, self._context = celery, context
             self._wanted.set()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="outbox-kick", daemon=True)
@@ -313,35 +317,37 @@ SLOW_SEND = 0.05
 
 
 class _Outcomes:
-    """What the server answered for the messages of a batch, until it is committed."""
+    """What the server answered for the messages of a batch, until it is committed. Each row is
+    written only while it is still this worker's claim (status and claim expiry unchanged): a row
+    whose claim ran out and another worker took is that worker's to record."""
 
     table = Notification.__table__
-    mark_sent = (
-        update(table)
-        .where(table.c.id == bindparam("note_id"), table.c.status == SENDING)
-        .values(status=SENT, sent_at=bindparam("at", type_=UTCDateTime()), last_error="")
-    )
 
-    def __init__(self) -> None:
+    def __init__(self, claimed_until: datetime) -> None:
         self.sent: list[dict] = []
         self.failures: list[tuple[int, dict]] = []
+        self.ours = (self.table.c.status == SENDING, self.table.c.next_attempt_at == claimed_until)
+        self.mark_sent = (
+            update(self.table)
+            .where(self.table.c.id == bindparam("note_id"), *self.ours)
+            .values(status=SENT, sent_at=bindparam("at", type_=UTCDateTime()), last_error="")
+        )
 
     def __len__(self) -> int:
         return len(self.sent) + len(self.failures)
 
     def commit(self) -> None:
-        """Should this fail, the rows stay claimed and are sent again once the claim expires."""
-        sent, failures = self.sent, self.failures
-        self.sent, self.failures = [], []
-        if not (sent or failures):
+        """Should this fail, the outcomes stay here for the next try, and the rows stay claimed
+        (sent again once the claim expires, if no try succeeds)."""
+        if not (self.sent or self.failures):
             return
         with transaction():
-            if sent:
-                db.session.execute(self.mark_sent, sent)  # one statement, many rows
-            for note_id, values in failures:
-                db.session.execute(
-                    update(self.table).where(self.table.c.id == note_id, self.table.c.status == SENDING).values(**values)
-                )
+            if self.sent:
+                db.session.execute(self.mark_sent, self.sent)  # one statement, many rows
+            for note_id, values in self.failures:
+                db.session.execute(update(self.table).where(self.table.c.id == note_id, *self.ours).values(**values))
+            note_deliveries(db.session(), [SENT] * len(self.sent) + [values["status"] for _, values in self.failures])
+        self.sent, self.failures = [], []
 
 
 def _release(notes: list[Notification], claimed_until: datetime) -> None:
@@ -374,7 +380,8 @@ def deliver_due(*, now: datetime | None = None, limit: int | None = None) -> Del
     # A message is not started unless it can be through before the claim runs out and another
     # worker may take the row: what is left then is handed back for the next run.
     stop_at = claimed_until - timedelta(seconds=min(s.MAIL_TIMEOUT_SECONDS, s.MAIL_CLAIM_SECONDS // 2))
-    outcomes = _Outcomes()
+    outcomes = _Outcomes(claimed_until)
+    position, finished = 0, False
     with mailer.transport(s) as transport:
         try:
             for position, note in enumerate(notes):
@@ -395,8 +402,13 @@ def deliver_due(*, now: datetime | None = None, limit: int | None = None) -> Del
                     report.sent += 1
                 if len(outcomes) >= COMMIT_EVERY or time.monotonic() - started >= SLOW_SEND:
                     outcomes.commit()
+            finished = True
         finally:
             outcomes.commit()
+            if not finished and position + 1 < len(notes):
+                # Stopped by an error: the messages not tried yet are due again at once; the one
+                # in hand stays claimed (it may have gone out) until its claim expires.
+                _release(notes[position + 1:], claimed_until)
     return report
 
 

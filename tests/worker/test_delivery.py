@@ -214,3 +214,45 @@ def test_the_unusual_ones_too(case):
         note.body_text = "first\r\nsecond\rthird\n\n.leading dot\nFrom the start\n"
     same_email(note, settings)
     assert mailer.render(note, settings).count(b"\n") == mailer.render(note, settings).count(b"\r\n")
+
+
+def test_an_outcome_is_not_written_over_a_claim_another_worker_has_taken(world, sink, smtp_settings):
+    notes = queue(world, 3)
+    second = message_id(notes[1])
+    engine = db.engine
+    theirs = utcnow() + timedelta(hours=1)
+
+    def taken_meanwhile(message):
+        # the claim on the second row ran out while the server was slow, and another worker took it
+        if message["Message-ID"] == second:
+            with engine.begin() as connection:
+                connection.execute(
+                    Notification.__table__.update().where(Notification.__table__.c.id == notes[1].id)
+                    .values(status="sending", next_attempt_at=theirs)
+                )
+
+    sink.answer = taken_meanwhile
+    assert outbox.deliver_due().claimed == 3
+    first, taken, third = rows(notes)
+    assert (first.status, third.status) == ("sent", "sent")
+    assert (taken.status, taken.next_attempt_at) == ("sending", theirs)  # still the other worker's
+
+
+def test_outcomes_whose_commit_fails_are_kept_for_the_next_try(world, sink, smtp_settings, monkeypatch):
+    notes = queue(world, 1)
+    claimed = outbox._claim_rows(utcnow(), None)
+    claimed_until = db.session.scalar(select(Notification.next_attempt_at).where(Notification.id == notes[0].id))
+    outcomes = outbox._Outcomes(claimed_until)
+    outcomes.sent.append({"note_id": claimed[0].id, "at": utcnow()})
+    real_execute = db.session.execute
+
+    def database_gone(*args, **kwargs):
+        raise OSError("connection lost")
+
+    monkeypatch.setattr(db.session, "execute", database_gone)
+    with pytest.raises(OSError):
+        outcomes.commit()
+    monkeypatch.setattr(db.session, "execute", real_execute)
+    assert len(outcomes) == 1  # not forgotten with the failed transaction
+    outcomes.commit()
+    assert len(outcomes) == 0 and rows(notes)[0].status == "sent"
