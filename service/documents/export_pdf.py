@@ -46,10 +46,34 @@ def export_pdf(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
     child gives them back to the system when it ends. A process that may not have children (a
     daemonic pool process) lays it out itself."""
     html = _html(document, lang)
-    if multiprocessing.current_process().daemon:
+    if _may_not_fork():
         return _layout(html)
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_leave_connections
+    ) as child:
         return child.submit(_layout, html).result()
+
+
+def _may_not_fork() -> bool:
+    """A daemonic process (a multiprocessing or a Celery pool process) may not have children."""
+    if multiprocessing.current_process().daemon:
+        return True
+    try:
+        from billiard import current_process  # Celery's pool processes are billiard's
+    except ImportError:
+        return False
+    return bool(current_process().daemon)
+
+
+def _leave_connections() -> None:
+    """The child never uses the database connections it inherits, and must not close them."""
+    try:
+        from service.extensions import db
+
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+    except RuntimeError:  # no application context: no engine was opened
+        pass
 
 
 def _layout(html: str) -> bytes:

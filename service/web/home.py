@@ -121,7 +121,7 @@ def goal_rows(goal_list: list[Goal], urls: dict[int, str], state_labels: dict[st
     return [
         GoalRow(
             goal, urls[goal.id], shorten(goal.title, 160), ", ".join(unit.code for unit in goal.units),
-            day(goal.deadline) if goal.deadline else year_end, state_labels[goal.state],
+            day(goal.deadline) if goal.deadline else year_end, state_labels.get(goal.state, goal.state),
         )
         for goal in goal_list
     ]
