@@ -80,6 +80,19 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes (its backends serve both the application and the ceiling)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile
+                continue
+    return found
+
+
 def start_ceiling(prod: ProdLocal, run_dir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": prod.database_url, "PYTHONPATH": str(ROOT)}
@@ -134,22 +147,27 @@ def main() -> None:
             raise RuntimeError(seeded.stderr)
         ceiling, ceiling_url = start_ceiling(prod, run_dir)
         rows, applied_before = [], 0
-        results, cpu = {}, {}
+        results, cpu, ceiling_cpu = {}, {}, {}
         for n, clients in enumerate(CLIENTS, start=1):
             spy = profile(prod, seconds, clients)
             web_pids = children(prod.child("web").process.pid)
             worker_pids = [pid for c in prod.children if c.name.startswith("worker")
                            for pid in (c.process.pid, *descendants(c.process.pid))]
-            cpu_before = cpu_seconds(web_pids), cpu_seconds(worker_pids)
+            cpu_before = cpu_seconds(web_pids), cpu_seconds(worker_pids), cpu_seconds(postgres_pids())
             app = wrk(prod.base_url, "/api/v1/approvals/%s/approve", run_dir / "pools" / f"pool-{n}.txt", clients, seconds)
             if spy is not None:
                 spy.wait(timeout=120)
             applied = count_applied(prod)
             app["applied"], applied_before = applied - applied_before, applied
-            # Where the CPU went: the web workers, and the Celery workers delivering the decisions' emails.
-            cpu[clients] = [(cpu_seconds(pids) - before) * 1000 / max(app["applied"], 1)
-                            for pids, before in zip((web_pids, worker_pids), cpu_before, strict=True)]
+            # Where the CPU went: the web workers, the Celery workers delivering the decisions'
+            # emails, and PostgreSQL; the same for the ceiling's requests.
+            cpu[clients] = [(cpu_seconds(pids) - before) * 1000 / max(app["applied"], 1) for pids, before in
+                            zip((web_pids, worker_pids, postgres_pids()), cpu_before, strict=True)]
+            ceiling_pids = children(ceiling.pid)
+            ceiling_before = cpu_seconds(ceiling_pids), cpu_seconds(postgres_pids())
             bare = wrk(ceiling_url, "/decide/%s", run_dir / "pools" / f"ceiling-{n}.txt", clients, seconds)
+            ceiling_cpu[clients] = [(cpu_seconds(pids) - before) * 1000 / max(bare["requests"], 1) for pids, before in
+                                    zip((ceiling_pids, postgres_pids()), ceiling_before, strict=True)]
             results[clients] = (app, bare)
             ratio = app["rate"] / bare["rate"]
             for name, r in (("goalflow API", app), ("ceiling (bare Flask + SQLAlchemy)", bare)):
@@ -182,9 +200,14 @@ def main() -> None:
                      "ratio to ceiling", "load average"], rows)
             + "\n\nDecisions applied, counted in the database: "
             + ", ".join(f"{c} clients: {results[c][0]['applied']}" for c in CLIENTS)
-            + ". CPU per applied decision, web workers / Celery workers (delivering its emails): "
-            + ", ".join(f"{c} clients: {cpu[c][0]:.0f} / {cpu[c][1]:.0f} ms" for c in CLIENTS)
-            + ".\n\n### Memory after the run\n\n" + table(["process", "pid", "resident MiB"], memory)
+            + ".\n\nCPU per request, in milliseconds (user + system time of the processes over the run, divided "
+            "by the decisions applied or the ceiling's requests answered):\n\n"
+            + table(["clients", "endpoint", "web workers", "Celery workers (its emails)", "PostgreSQL", "total"],
+                    [row for c in CLIENTS for row in (
+                        [c, "goalflow API", *(f"{v:.1f}" for v in cpu[c]), f"{sum(cpu[c]):.1f}"],
+                        [c, "ceiling", f"{ceiling_cpu[c][0]:.1f}", "–", f"{ceiling_cpu[c][1]:.1f}",
+                         f"{sum(ceiling_cpu[c]):.1f}"])])
+            + "\n\n### Memory after the run\n\n" + table(["process", "pid", "resident MiB"], memory)
             + "\n\n### Targets\n\n" + table(["target", "measured", ""], targets)
         )
         write_section("approvals", "1. Approval throughput and latency (and 5. memory)", body)
