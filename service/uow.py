@@ -68,7 +68,8 @@ T = TypeVar("T")
 def remembered(name: str, key: Hashable, read: Callable[[], T], *, until_changed: tuple[type, ...] = ()) -> T:
     """`read()` once per transaction for this `name` and `key`: a decision asks the same questions
     (whose units, who stands in for whom, the chain's head) several times. Forgotten when the
-    transaction ends, and when a flush writes an object of a type in `until_changed`."""
+    transaction ends or a savepoint in it rolls back, and when a flush writes an object of a type
+    in `until_changed`."""
     answers, depends = db.session.info.setdefault(_REMEMBERED, ({}, {}))
     depends[name] = until_changed
     found = answers.setdefault(name, {})
