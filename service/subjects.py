@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from service.extensions import db
 from service.goals.models import Goal, Plan
-from service.progress.models import ProgressReport
+from service.progress.models import Campaign, ProgressReport
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ KINDS: dict[str, SubjectKind] = {
         unit_ids=lambda r: {r.unit_id},
         path=lambda r: f"/progress/{r.id}",
         describe=lambda r: {"number": r.goal.number, "title": r.goal.title},
+        load_options=(joinedload(ProgressReport.campaign).joinedload(Campaign.plan),),
     ),
 }
 
@@ -72,6 +73,15 @@ def load(subject_type: str, subject_id: int, *, lock: bool = False):
     if lock:
         query = query.with_for_update(of=k.model)  # the object's row, not the rows joined to it
     return db.session.execute(query).unique().scalar_one_or_none()
+
+
+def load_many(subject_type: str, subject_ids: set[int]) -> dict[int, Any]:
+    """Many objects of one kind in one query (with what says whose they are), by id."""
+    k = kind(subject_type)
+    if not subject_ids:
+        return {}
+    query = select(k.model).where(k.model.id.in_(subject_ids)).options(*k.load_options)
+    return {obj.id: obj for obj in db.session.execute(query).unique().scalars()}
 
 
 def snapshot(subject) -> dict:

@@ -523,9 +523,17 @@ def visible_requests(actor: User, *, status: str | None = None, now: datetime | 
     if status:
         query = query.where(TransitionRequest.status == status)
     viewer = authz.viewer(actor, local_today(now))
+    requests = db.session.scalars(
+        query.order_by(TransitionRequest.created_at.desc(), TransitionRequest.id.desc())
+    ).all()
+    # The requests' objects in one query per kind, not one each.
+    found = {
+        subject_type: subjects.load_many(subject_type, {r.subject_id for r in requests if r.subject_type == subject_type})
+        for subject_type in {r.subject_type for r in requests}
+    }
     result = []
-    for request in db.session.scalars(query.order_by(TransitionRequest.created_at.desc(), TransitionRequest.id.desc())):
-        subject = subjects.load(request.subject_type, request.subject_id)
+    for request in requests:
+        subject = found[request.subject_type].get(request.subject_id)
         k = subjects.kind(request.subject_type)
         if subject is not None and viewer.sees(k.administration_id(subject), k.unit_ids(subject)):
             result.append(request)
