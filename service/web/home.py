@@ -17,14 +17,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2.filters import do_truncate
 from markupsafe import Markup
-from sqlalchemy.orm import joinedload, lazyload, load_only
+from sqlalchemy.orm import joinedload, load_only
 
+from service import subjects
 from service.approvals import service as approvals
 from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Goal, Indicator, Plan
 from service.org.models import Unit
-from service.subjects import KINDS
 from service.web import progress as progress_pages
 from service.web.common import OVERVIEW_ROLES, goal_deadline, has_any_role, int_arg, lang, open_states, today
 from service.web.filters import day
@@ -184,12 +184,11 @@ def load_subjects(requests: Iterable) -> None:
     goals it does), in one query a kind, for their links (filters.subject_path)."""
     ids: dict[str, set[int]] = {}
     for req in requests:
-        model = KINDS[req.subject_type].model
+        model = subjects.kind(req.subject_type).model
         if db.session.identity_key(model, req.subject_id) not in db.session.identity_map:
             ids.setdefault(req.subject_type, set()).add(req.subject_id)
     for subject_type, wanted in ids.items():
-        model = KINDS[subject_type].model
-        db.session.scalars(db.select(model).where(model.id.in_(wanted)).options(lazyload("*"))).all()
+        subjects.load_many(subject_type, wanted)
 
 
 @bp.get("/")
