@@ -22,6 +22,7 @@ run: install
 
 ## The whole suite: SQLite and PostgreSQL, real worker, SMTP sink and browser where available
 test: install
+	bash deploy/system-packages.sh || true
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## The production shape natively (docker-compose.yml's processes on the local PostgreSQL and Redis)
