@@ -80,6 +80,24 @@ class Settings:
     METRICS_TOKEN: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
     PROMETHEUS_MULTIPROC_DIR: str = ""  # prometheus-client reads it itself: one empty dir per service
     WORKER_METRICS_PORT: int = 0  # >0: each Celery worker serves its own /metrics on this port
+    # Signatures (docs/signatures.md). The governor's КЕП: the qualified providers' CA certificates
+    # (a folder of PEM files, or PEM files separated by commas), whether a certificate whose
+    # revocation could not be checked (no OCSP or CRL answered) is accepted, and whether the report
+    # may be approved only by uploading the signed PDF (no plain click).
+    SIGNATURE_TRUST_ROOTS: str = ""
+    SIGNATURE_ACCEPT_UNCHECKED_REVOCATION: bool = False
+    REPORT_SIGNATURE_REQUIRED: bool = False
+    # The administration's seal: a key on a PKCS#11 token and an RFC 3161 time-stamp authority.
+    SEAL_PKCS11_MODULE: str = ""  # e.g. /usr/lib/softhsm/libsofthsm2.so or the HSM vendor's module
+    SEAL_TOKEN_LABEL: str = ""
+    SEAL_KEY_LABEL: str = ""  # the key's and its certificate's label on the token
+    SEAL_PIN: str = ""
+    SEAL_TRUST_ROOTS: str = ""  # the CA of the seal's certificate, to check seals (PEM files or a folder)
+    TSA_URL: str = ""
+    TSA_TIMEOUT_SECONDS: int = 20
+    # Sealed audit checkpoints: written here as files too (default VAR_DIR/checkpoints), and daily.
+    AUDIT_CHECKPOINT_DIR: str = ""
+    AUDIT_CHECKPOINT_INTERVAL_SECONDS: int = 86400
     extra: dict = field(default_factory=dict)
 
     @property
@@ -93,6 +111,14 @@ class Settings:
     @property
     def mail_dir(self) -> str:
         return self.MAIL_DIR or str(Path(self.VAR_DIR) / "mail")
+
+    @property
+    def checkpoint_dir(self) -> str:
+        return self.AUDIT_CHECKPOINT_DIR or str(Path(self.VAR_DIR) / "checkpoints")
+
+    @property
+    def seal_configured(self) -> bool:
+        return bool(self.SEAL_PKCS11_MODULE and self.SEAL_KEY_LABEL)
 
     @property
     def embedded(self) -> bool:

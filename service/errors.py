@@ -116,6 +116,62 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     "too_large": (413, "{detail}", "{detail}"),
     "zip_bomb": (413, "{detail}", "{detail}"),
     "unsupported": (415, "{detail}", "{detail}"),
+    # The governor's signed report (service/signatures): each refusal says why in plain words.
+    "signature_not_expected": (
+        409,
+        "Отчетът не чака Вашия подпис: подписва го областният управител, след като отчетът е внесен.",
+        "The report is not waiting for your signature: the regional governor signs it once it is submitted.",
+    ),
+    "signing_identity_missing": (
+        409,
+        "В профила Ви няма идентификатор за КЕП (напр. PNOBG-…): администраторът трябва да го впише.",
+        "Your profile has no identifier for a qualified signature (e.g. PNOBG-…): an administrator must enter it.",
+    ),
+    "not_signed": (
+        422,
+        "Файлът не е подписан PDF. Подпишете изтегления „за подпис“ PDF с КЕП и го качете.",
+        "The file is not a signed PDF. Sign the PDF downloaded \"for signing\" with your qualified signature and upload it.",
+    ),
+    "signature_broken": (
+        422,
+        "Подписът е невалиден: файлът е променен след подписването или подписът е повреден.",
+        "The signature is broken: the file changed after it was signed, or the signature is damaged.",
+    ),
+    "document_changed": (
+        422,
+        "Подписаният документ не е отчетът, изготвен от системата за подпис: {detail}",
+        "The signed document is not the report the system produced for signing: {detail}",
+    ),
+    "document_outdated": (
+        409,
+        "Отчетът е променен, след като е изтеглен за подпис. Изтеглете го отново и го подпишете.",
+        "The report changed after it was downloaded for signing. Download it again and sign it.",
+    ),
+    "signer_untrusted": (
+        422,
+        "Удостоверението на подписа не е издадено от доверен доставчик на квалифицирани удостоверителни услуги: {detail}",
+        "The signature's certificate was not issued by a trusted qualified trust service provider: {detail}",
+    ),
+    "certificate_revoked": (
+        422,
+        "Удостоверението на подписа е отменено или спряно.",
+        "The signature's certificate is revoked or suspended.",
+    ),
+    "revocation_unchecked": (
+        422,
+        "Не може да се провери дали удостоверението на подписа е отменено (OCSP и CRL не отговарят). Опитайте по-късно.",
+        "Whether the signature's certificate is revoked could not be checked (neither OCSP nor CRL answered). Try again later.",
+    ),
+    "signer_mismatch": (
+        403,
+        "Документът е подписан от друго лице ({signer}): подписът трябва да е на {expected}.",
+        "The document is signed by another person ({signer}): it must be signed by {expected}.",
+    ),
+    "seal_unavailable": (
+        503,
+        "Печатът на администрацията не е наличен: {detail}",
+        "The administration's seal is not available: {detail}",
+    ),
 }
 
 

@@ -48,6 +48,12 @@ def no_open_goal_requests(ctx: Context) -> str | None:
     return f"{count} goal request(s) are still open" if count else None
 
 
+def report_signed(ctx: Context) -> str | None:
+    from service.signatures.service import report_signed as signed
+
+    return signed(ctx)
+
+
 def campaign_open(ctx: Context) -> str | None:
     return None if ctx.subject.campaign.status == "open" else "the quarter's campaign is closed"
 
@@ -131,6 +137,7 @@ REGISTRY = Registry(
         "plan_has_goals": plan_has_goals,
         "no_open_goal_requests": no_open_goal_requests,
         "campaign_open": campaign_open,
+        "report_signed": report_signed,
     },
     requirements={"achieved_values": achieved_values, "progress_values": progress_values},
     actions={

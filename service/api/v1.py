@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.api import approvals, auth, docs, documents, goals, org, progress
+from service.api import approvals, auth, docs, documents, goals, org, progress, signatures
 from service.api.common import GoalflowApi, authenticate
 
 BLUEPRINTS = (auth.bp, org.bp, goals.bp, approvals.bp, progress.bp)
@@ -41,5 +41,6 @@ def register(app: Flask) -> None:
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
     api.register_blueprint(documents.bp)  # its own authentication hook: the import takes multipart
+    api.register_blueprint(signatures.bp)  # likewise: the signed report is uploaded as multipart
     app.register_blueprint(docs.bp)
     app.extensions["goalflow_api"] = api

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import UTCDateTime, utcnow
@@ -51,3 +51,23 @@ class ChainHead(db.Model):
     # The UPDATE that advances the head also checks the seq it was read at: on a backend without
     # row locks, a racing append fails it (StaleDataError) instead of forking the chain.
     __mapper_args__ = {"version_id_col": seq, "version_id_generator": False}
+
+
+class Checkpoint(db.Model):
+    """A chain's head (sequence and hash) at a moment, sealed and time-stamped by the administration
+    and kept outside the database too: a rewrite of the chain before it no longer goes unnoticed."""
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (Index("ix_audit_checkpoints_chain_seq", "chain_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain_id: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(String(20))  # daily | sign_off | manual
+    statement: Mapped[str] = mapped_column(Text)  # the canonical JSON that is sealed
+    statement_sha256: Mapped[str] = mapped_column(String(64))  # shown on the public page
+    seal: Mapped[bytes | None] = mapped_column(LargeBinary)  # CMS SignedData (DER), detached, with its time-stamp
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the time-stamp's time
+    file_name: Mapped[str] = mapped_column(String(200), default="")

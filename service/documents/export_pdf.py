@@ -38,20 +38,22 @@ td.amount { white-space: nowrap; overflow-wrap: normal; hyphens: manual; text-al
 """
 
 
-def export_pdf(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
+def export_pdf(document: PlanDocument, *, lang: Lang = "bg", pdf_variant: str | None = None) -> bytes:
     """A4 landscape, table header repeated on every page, "Страница N от M" at the foot.
 
     Laid out in a short-lived child process: WeasyPrint's layout of a large plan takes hundreds
     of megabytes, which a long-lived web or worker process would keep after the PDF is sent; the
     child gives them back to the system when it ends. A process that may not have children (a
-    daemonic pool process) lays it out itself."""
+    daemonic pool process) lays it out itself.
+
+    `pdf_variant`: WeasyPrint's, e.g. "pdf/a-3b" for the copy that is signed and archived."""
     html = _html(document, lang)
     if _may_not_fork():
-        return _layout(html)
+        return _layout(html, pdf_variant)
     with ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_leave_connections
     ) as child:
-        return child.submit(_layout, html).result()
+        return child.submit(_layout, html, pdf_variant).result()
 
 
 def _may_not_fork() -> bool:
@@ -76,7 +78,7 @@ def _leave_connections() -> None:
         pass
 
 
-def _layout(html: str) -> bytes:
+def _layout(html: str, pdf_variant: str | None = None) -> bytes:
     # An empty protocol list refuses every URL: the document embeds no external resources.
     # Imported here: WeasyPrint takes a while to import and some 30 MB, which every web and
     # worker process would otherwise pay for a PDF few of them ever render.
@@ -84,7 +86,7 @@ def _layout(html: str) -> bytes:
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols=())
-    return HTML(string=html, url_fetcher=fetcher).write_pdf()
+    return HTML(string=html, url_fetcher=fetcher).write_pdf(pdf_variant=pdf_variant)
 
 
 def _html(document: PlanDocument, lang: Lang) -> str:

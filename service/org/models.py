@@ -65,6 +65,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on password change and logout-everywhere: sessions carrying an older value end.
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # The identifier the person's qualified certificate carries in its subject serialNumber
+    # (ETSI EN 319 412-1: "PNOBG-" and the ЕГН): a КЕП is accepted only from that person.
+    signing_identity: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     administration: Mapped[Administration | None] = relationship()

@@ -1,0 +1,1 @@
+"""Qualified electronic signatures on the report and the administration's seal (docs/signatures.md)."""

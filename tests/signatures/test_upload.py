@@ -1,0 +1,156 @@
+"""The governor's signed report: real PAdES signatures made with pyHanko under a test CA."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from sqlalchemy import select
+
+from service.audit.models import Event
+from service.errors import GoalflowError
+from service.extensions import db
+from service.signatures import service as signatures
+from tests.signatures.pki import add_text_to_first_page
+
+
+def refused(world, data: bytes) -> GoalflowError:
+    with pytest.raises(GoalflowError) as caught:
+        signatures.accept(world.governor, world.plan.id, data)
+    db.session.expire_all()
+    assert world.plan.state == "report_submitted"  # nothing applied
+    assert signatures.latest_signature(world.plan.id) is None
+    return caught.value
+
+
+def refusals() -> list[str]:
+    return [e.after["code"] for e in db.session.scalars(
+        select(Event).where(Event.action == "report_signature_refused").order_by(Event.seq))]
+
+
+def test_a_valid_signature_completes_the_sign_off(signing, pki):
+    copy, filename = signatures.issue_copy(signing.governor, signing.plan.id)
+    assert filename.endswith("za-podpis.pdf")
+    catalog = PdfFileReader(io.BytesIO(copy)).root
+    assert catalog["/OutputIntents"][0]["/S"] == "/GTS_PDFA1" and b"pdfaid:part" in catalog["/Metadata"].data
+    signed = pki.governor.sign_pdf(copy)
+
+    signature = signatures.accept(signing.governor, signing.plan.id, signed)
+
+    db.session.expire_all()
+    assert signing.plan.state == "report_approved"
+    assert signing.plan.report_approved_by_id == signing.governor.id
+    report = signature.report
+    assert report["status"] == "valid" and report["coverage"] == "entire_file"
+    assert report["signer"]["identity"] == "PNOBG-7001010000"
+    assert report["signer"]["name"] == "Гергана Управителева"
+    assert report["revocation"] == "not_checked"
+    assert "Test Qualified CA" in report["trust_anchor"]
+    assert signature.signed_pdf == signed
+    # completed through the approvals service: its events name the signature
+    changed = db.session.scalar(select(Event).where(Event.action == "state_changed", Event.subject_type == "plan")
+                                .order_by(Event.seq.desc()))
+    assert changed.after["state"] == "report_approved" and "КЕП" in changed.reason
+
+
+def test_a_file_changed_before_signing_is_refused(signing, pki):
+    from service.goals.documents import render
+
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    # the same report laid out again with one goal's title changed, as an editor would save it
+    signing.g_a.title = "Цел 1, преписана"
+    edited = render(signing.plan, fmt="pdf", kind="report").data
+    db.session.rollback()
+    error = refused(signing, pki.governor.sign_pdf(edited))
+    assert error.code == "document_changed" and error.status == 422
+    assert "изготвен от системата" in error.message("bg")
+    # one byte of the copy changed before signing (its binary comment line)
+    changed = bytearray(copy)
+    changed[copy.index(b"\n") + 2] ^= 1
+    assert refused(signing, pki.governor.sign_pdf(bytes(changed))).code == "document_changed"
+
+
+def test_a_page_drawn_on_in_the_signature_revision_is_refused(signing, pki):
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    error = refused(signing, pki.governor.sign_pdf(copy, before_signing=add_text_to_first_page))
+    assert error.code == "document_changed" and "Contents" in error.params["detail"]
+
+
+def test_a_signature_by_another_person_is_refused(signing, pki):
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    error = refused(signing, pki.other.sign_pdf(copy))
+    assert error.code == "signer_mismatch" and error.status == 403
+    assert "Иван Другиянов" in error.message("bg") and "друго лице" in error.message("bg")
+    assert refusals() == ["signer_mismatch"]
+
+
+def test_a_certificate_of_an_untrusted_issuer_is_refused(signing, pki):
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    # the same name and identifier, issued by a CA outside the trust list
+    error = refused(signing, pki.impostor.sign_pdf(copy))
+    assert error.code == "signer_untrusted"
+    assert "доверен" in error.message("bg")
+
+
+def test_a_broken_signature_is_refused(signing, pki):
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    signed = bytearray(pki.governor.sign_pdf(copy))
+    at = signed.index(b"%%EOF")  # the first revision's end: covered by the signature
+    signed[at + 1] = ord("X")
+    error = refused(signing, bytes(signed))
+    assert error.code == "signature_broken"
+    assert refusals() == ["signature_broken"]
+
+
+def test_an_unsigned_file_and_a_stranger_are_refused(signing):
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    assert refused(signing, copy).code == "not_signed"
+    assert refused(signing, b"not a pdf at all").code == "not_signed"
+    with pytest.raises(GoalflowError) as caught:
+        signatures.accept(signing.secretary, signing.plan.id, copy)
+    assert caught.value.code == "signature_not_expected"
+
+
+def test_a_report_changed_after_download_is_refused(signing, pki):
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    signing.g_a.progress_note = "Променено след изтеглянето"
+    db.session.commit()
+    assert refused(signing, pki.governor.sign_pdf(copy)).code == "document_outdated"
+
+
+def test_unchecked_revocation_is_refused_when_the_setting_says_so(signing, pki, monkeypatch):
+    monkeypatch.setattr(signing.settings, "SIGNATURE_ACCEPT_UNCHECKED_REVOCATION", False)
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    assert refused(signing, pki.governor.sign_pdf(copy)).code == "revocation_unchecked"
+
+
+def test_an_unreachable_ocsp_responder_is_not_checked(signing, pki, monkeypatch):
+    person = pki.qtsp.person("Гергана Управителева", "PNOBG-7001010000", ocsp_url="http://127.0.0.1:9/ocsp")
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    signed = person.sign_pdf(copy)
+    monkeypatch.setattr(signing.settings, "SIGNATURE_ACCEPT_UNCHECKED_REVOCATION", False)
+    assert refused(signing, signed).code == "revocation_unchecked"
+    monkeypatch.setattr(signing.settings, "SIGNATURE_ACCEPT_UNCHECKED_REVOCATION", True)
+    assert signatures.accept(signing.governor, signing.plan.id, signed).revocation == "not_checked"
+
+
+def test_without_an_identifier_on_the_profile_nothing_is_accepted(signing, pki):
+    signing.governor.signing_identity = ""
+    db.session.commit()
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    assert refused(signing, pki.governor.sign_pdf(copy)).code == "signing_identity_missing"
+
+
+def test_the_required_signature_refuses_the_plain_click(signing, pki, monkeypatch):
+    from service.approvals import service as approvals
+
+    monkeypatch.setattr(signing.settings, "REPORT_SIGNATURE_REQUIRED", True)
+    with pytest.raises(GoalflowError) as caught:
+        approvals.request_transition(actor=signing.governor, subject_type="plan", subject_id=signing.plan.id,
+                                     transition="approve_report")
+    assert caught.value.code == "transition_not_allowed_now" and "КЕП" in caught.value.message("en")
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    signatures.accept(signing.governor, signing.plan.id, pki.governor.sign_pdf(copy))
+    db.session.expire_all()
+    assert signing.plan.state == "report_approved"
