@@ -200,18 +200,34 @@ def register(app: Flask) -> None:
 
     @app.cli.command("verify-audit")
     def verify_audit():
-        """Verify the hash chain of the audit trail; name the first broken link."""
-        from service.audit.service import verify
+        """Verify the hash chain of the audit trail and hold it against its sealed checkpoints
+        (database and archive folder); name the first broken link or the checkpoint contradicted."""
+        from service.audit.checkpoints import verify
 
         report = verify()
         if report.ok:
-            click.echo(f"audit chain intact: {report.events_checked} events")
+            click.echo(f"audit chain intact: {report.events_checked} events, {report.checkpoints_checked} checkpoints")
+            for chain_id, checkpoint in sorted(report.latest.items()):
+                seal = "sealed" if checkpoint.sealed else "not sealed"
+                click.echo(f"  chain {chain_id}: latest checkpoint at event {checkpoint.seq} of {checkpoint.at} "
+                           f"({seal}, statement SHA-256 {checkpoint.statement_sha256})")
             return
-        click.echo(
-            f"audit chain BROKEN in chain {report.chain_id} at event {report.seq} (id {report.event_id}): {report.problem}",
-            err=True,
-        )
+        if report.checkpoint is None:
+            click.echo(f"audit chain BROKEN in chain {report.chain_id} at event {report.seq} (id {report.event_id}): "
+                       f"{report.problem}", err=True)
+        else:
+            click.echo(f"audit chain BROKEN in chain {report.chain_id}: {report.problem} "
+                       f"[checkpoint statement SHA-256 {report.checkpoint.statement_sha256}]", err=True)
         sys.exit(1)
+
+    @app.cli.command("audit-checkpoint")
+    def audit_checkpoint():
+        """Seal a checkpoint of every audit chain now (the scheduler does it daily)."""
+        from service.audit.checkpoints import create_all
+
+        for checkpoint in create_all(reason="manual"):
+            click.echo(f"chain {checkpoint.chain_id}: event {checkpoint.seq} {checkpoint.hash} "
+                       f"{'sealed' if checkpoint.seal else 'not sealed'} -> {checkpoint.file_name}")
 
     @app.cli.command("workflow-diagrams")
     @click.option("--out", default="docs/workflows", type=click.Path(file_okay=False))

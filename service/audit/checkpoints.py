@@ -184,7 +184,13 @@ def _found(chain_id: int | None) -> list[Found]:
                               roots)
             if found is not None and (chain_id is None or found.chain_id == chain_id):
                 result.append(found)
-    return [f for f in result if f is not None]
+    # The same statement in the row and the file is one checkpoint; a copy whose seal fails wins.
+    unique: dict[str, Found] = {}
+    for found in (f for f in result if f is not None):
+        kept = unique.get(found.statement_sha256)
+        if kept is None or (kept.seal_ok is not False and found.seal_ok is False):
+            unique[found.statement_sha256] = found
+    return list(unique.values())
 
 
 def _as_found(statement: bytes, seal: bytes | None, source: str, roots: list) -> Found | None:

@@ -48,11 +48,10 @@ def token(pki, tmp_path_factory):
 
 
 @pytest.fixture
-def signing(ctx, world, pki, monkeypatch, tmp_path):
-    """The world's report submitted and waiting for the governor's signature, the governor's
-    profile naming her certificate; revocation of the test certificates (which name no OCSP or
-    CRL) is accepted as not checked."""
-    from service.approvals import service as approvals
+def configured(ctx, world, pki, monkeypatch, tmp_path):
+    """The world with the trust list and its own checkpoint folder, the governor's profile naming
+    her certificate; revocation of the test certificates (which name no OCSP or CRL) is accepted
+    as not checked."""
     from service.extensions import db
 
     settings = ctx.config["GOALFLOW"]
@@ -61,20 +60,37 @@ def signing(ctx, world, pki, monkeypatch, tmp_path):
     monkeypatch.setattr(settings, "AUDIT_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
     world.governor.signing_identity = GOVERNOR_IDENTITY
     db.session.commit()
-    approvals.request_transition(actor=world.secretary, subject_type="plan", subject_id=world.plan.id,
-                                 transition="submit_report")
     world.settings = settings
     return world
 
 
 @pytest.fixture
-def sealing(signing, token, tsa_url, pki, monkeypatch):
-    """`signing`, with the administration's seal on the SoftHSM2 token and the local TSA."""
-    settings = signing.settings
+def sealed(configured, token, tsa_url, pki, monkeypatch):
+    """`configured`, with the administration's seal on the SoftHSM2 token and the local TSA."""
     for name, value in {
         "SEAL_PKCS11_MODULE": token.module, "SEAL_TOKEN_LABEL": softhsm.TOKEN_LABEL,
         "SEAL_KEY_LABEL": softhsm.KEY_LABEL, "SEAL_PIN": softhsm.PIN, "TSA_URL": tsa_url,
         "SEAL_TRUST_ROOTS": str(pki.seal_roots),
     }.items():
-        monkeypatch.setattr(settings, name, value)
-    return signing
+        monkeypatch.setattr(configured.settings, name, value)
+    return configured
+
+
+def submit_report(world):
+    from service.approvals import service as approvals
+
+    approvals.request_transition(actor=world.secretary, subject_type="plan", subject_id=world.plan.id,
+                                 transition="submit_report")
+    return world
+
+
+@pytest.fixture
+def signing(configured):
+    """The report submitted and waiting for the governor's signature."""
+    return submit_report(configured)
+
+
+@pytest.fixture
+def sealing(sealed):
+    """`signing` with the seal."""
+    return submit_report(sealed)

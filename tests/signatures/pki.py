@@ -13,7 +13,7 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
@@ -127,7 +127,8 @@ def add_text_to_first_page(writer) -> None:
 
 
 def timestamping_authority(ca: Authority):
-    """A TSA certificate and key under `ca` (critical timeStamping extended key usage)."""
-    key = ec.generate_private_key(ec.SECP256R1())
+    """A TSA certificate and key under `ca` (critical timeStamping extended key usage; RSA, as
+    pyHanko's test time-stamper signs)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     certificate = issue(_name("Test TSA"), key.public_key(), ca, eku=[ExtendedKeyUsageOID.TIME_STAMPING])
     return key, certificate

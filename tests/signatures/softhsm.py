@@ -1,5 +1,5 @@
-"""A SoftHSM2 token in a temporary folder holding the administration's seal key, generated on the
-token (it never leaves it) and certified by the test's seal CA."""
+"""A SoftHSM2 token in a temporary folder holding the administration's seal key (RSA, as seal keys
+on HSMs mostly are), generated on the token (it never leaves it) and certified by the test's seal CA."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def make_token(folder: Path, seal_ca: Authority) -> x509.Certificate:
     """Initialise the token (SOFTHSM2_CONF must point at `folder` before the module is loaded)."""
     import pkcs11
     from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
-    from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
+    from pkcs11.util.rsa import encode_rsa_public_key
 
     (folder / "tokens").mkdir(parents=True, exist_ok=True)
     conf = folder / "softhsm2.conf"
@@ -42,12 +42,9 @@ def make_token(folder: Path, seal_ca: Authority) -> x509.Certificate:
     )
     token = pkcs11.lib(module()).get_token(token_label=TOKEN_LABEL)
     with token.open(user_pin=PIN, rw=True) as session:
-        public, _ = session.generate_keypair(
-            KeyType.EC, store=True, label=KEY_LABEL, id=b"\x01",
-            public_template={Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")},
-        )
-        public_key = serialization.load_der_public_key(encode_ec_public_key(public))
-        certificate = issue(_name("Областна администрация Тест – печат"), public_key, seal_ca)
+        public, _ = session.generate_keypair(KeyType.RSA, 2048, store=True, label=KEY_LABEL, id=b"\x01")
+        public_key = serialization.load_der_public_key(encode_rsa_public_key(public))
+        certificate = issue(_name("Администрация Тест – печат"), public_key, seal_ca)
         session.create_object({
             Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
             Attribute.TOKEN: True, Attribute.LABEL: KEY_LABEL, Attribute.ID: b"\x01",
