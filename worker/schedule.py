@@ -14,6 +14,7 @@ DELIVER_OUTBOX = "goalflow.deliver_outbox"
 SWEEP = "goalflow.sweep"
 OPEN_DUE_CAMPAIGNS = "goalflow.open_due_campaigns"
 CLOSE_CAMPAIGN = "goalflow.close_campaign"
+AUDIT_CHECKPOINT = "goalflow.audit_checkpoint"
 
 
 def _every(seconds: int, task: str) -> dict:
@@ -25,4 +26,5 @@ def beat_schedule(settings: Settings) -> dict:
         "deliver-outbox": _every(settings.OUTBOX_INTERVAL_SECONDS, DELIVER_OUTBOX),
         "reminder-sweep": _every(settings.SWEEP_INTERVAL_SECONDS, SWEEP),
         "open-due-campaigns": _every(settings.SWEEP_INTERVAL_SECONDS, OPEN_DUE_CAMPAIGNS),
+        "audit-checkpoint": _every(settings.AUDIT_CHECKPOINT_INTERVAL_SECONDS, AUDIT_CHECKPOINT),
     }

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from service.notifications import service as outbox
 from service.notifications.reminders import sweep as run_sweep
 from service.progress import service as progress
-from worker.schedule import CLOSE_CAMPAIGN, DELIVER_OUTBOX, OPEN_DUE_CAMPAIGNS, SWEEP
+from worker.schedule import AUDIT_CHECKPOINT, CLOSE_CAMPAIGN, DELIVER_OUTBOX, OPEN_DUE_CAMPAIGNS, SWEEP
 
 # A database that is briefly away (restart, lock timeout) is retried with backoff and jitter.
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
@@ -57,3 +57,15 @@ def open_due_campaigns(as_of: str | None = None) -> list[int]:
 @shared_task(name=CLOSE_CAMPAIGN, **RETRY)
 def close_campaign(campaign_id: int, as_of: str | None = None) -> int:
     return progress.close_campaign(campaign_id=campaign_id, now=_moment(as_of)).id
+
+
+@shared_task(name=AUDIT_CHECKPOINT, **RETRY)
+def audit_checkpoint() -> dict:
+    """Daily: seal every chain's head, and the public copies of signed reports not sealed yet
+    (the seal or the time-stamp authority was away at the sign-off). A seal still away fails the
+    task, to be seen in the worker's log and metrics; the next run tries again."""
+    from service.audit import checkpoints
+    from service.signatures import service as signatures
+
+    made = checkpoints.create_all(reason="daily")
+    return {"checkpoints": [c.id for c in made], "sealed_reports": signatures.seal_pending()}

@@ -167,6 +167,7 @@ class UserSchema(ma.Schema):
     active = Bool()
     administration_id = fields.Integer(allow_none=True)
     roles = fields.Method("_roles")
+    signing_identity = fields.String(metadata={"description": "Matched against the subject of the person's КЕП"})
 
     def _roles(self, user) -> list[dict]:
         return [{"role": str(r.role), "unit_id": r.unit_id} for r in user.roles]
@@ -189,6 +190,10 @@ class UserUpdateSchema(Strict):
     locale = fields.String(validate=validate.OneOf(["bg", "en"]))
     active = Bool()
     roles = fields.List(fields.Nested(RoleSchema))
+    signing_identity = fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "The serialNumber of the person's qualified certificate, e.g. PNOBG-…; empty clears it"},
+    )
 
 
 class MeSchema(UserSchema):

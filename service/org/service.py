@@ -393,7 +393,10 @@ def update_user(*, actor: User, user_id: int, changes: dict) -> User:
         user = get_visible_user(actor, user_id)
         if not authz.manages(actor, user.administration_id):
             raise GoalflowError("forbidden")
-        before = {"name": user.name, "locale": user.locale, "active": user.active, "roles": _role_labels(user)}
+        before = {"name": user.name, "locale": user.locale, "active": user.active, "roles": _role_labels(user),
+                  "signing_identity": user.signing_identity}
+        if "signing_identity" in changes:
+            user.signing_identity = _signing_identity(changes["signing_identity"])
         if "name" in changes:
             user.name = changes["name"].strip()
         if "locale" in changes:
@@ -410,9 +413,22 @@ def update_user(*, actor: User, user_id: int, changes: dict) -> User:
         audit.record(
             chain_id=user.administration_id or 0, action="user_changed", subject_type="user", subject_id=user.id,
             actor_id=actor.id, before=before,
-            after={"name": user.name, "locale": user.locale, "active": user.active, "roles": _role_labels(user)},
+            after={"name": user.name, "locale": user.locale, "active": user.active, "roles": _role_labels(user),
+                   "signing_identity": user.signing_identity},
         )
     return user
+
+
+# ETSI EN 319 412-1, 5.1.3: the subject's serialNumber of a natural person's qualified certificate,
+# e.g. PNOBG-7001010000 (PNO: a national personal number, BG, the ЕГН).
+SIGNING_IDENTITY = re.compile(r"^(PAS|IDC|PNO|TAX|TIN)[A-Z]{2}-[0-9A-Za-z./-]{1,50}$")
+
+
+def _signing_identity(value) -> str:
+    value = (value or "").strip().upper() if isinstance(value, str) else value
+    if value and (not isinstance(value, str) or not SIGNING_IDENTITY.match(value)):
+        raise GoalflowError("invalid_input", fields={"signing_identity": "like PNOBG-7001010000 (ETSI EN 319 412-1)"})
+    return value or ""
 
 
 def _role_labels(user: User) -> list[str]:
