@@ -164,8 +164,8 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     ),
     "signer_mismatch": (
         403,
-        "Документът е подписан от друго лице ({signer}): подписът трябва да е на {expected}.",
-        "The document is signed by another person ({signer}): it must be signed by {expected}.",
+        "Документът е подписан от друго лице – {signer}; подписът трябва да е на {expected}.",
+        "The document is signed by another person – {signer}; it must be signed by {expected}.",
     ),
     "seal_unavailable": (
         503,
