@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_the_governor_uploads_the_signed_report(new_page, waiting, pki):  # noqa
     page.goto(f"/plans/{waiting.plan_id}/preview")
     with page.expect_download() as download:
         page.click("#kep-download")
-    copy = open(download.value.path(), "rb").read()
+    copy = Path(download.value.path()).read_bytes()
     assert copy.startswith(b"%PDF-")
 
     # signed by someone else: refused, in plain words, nothing approved
@@ -78,6 +79,6 @@ def test_the_governor_uploads_the_signed_report(new_page, waiting, pki):  # noqa
     assert "SHA-256" in public.locator("#audit-checkpoint").inner_text()
     with public.expect_download() as signed:
         public.click("#kep-signed-pdf")
-    assert open(signed.value.path(), "rb").read().startswith(copy)
+    assert Path(signed.value.path()).read_bytes().startswith(copy)
     _shot(public, "kep-public")
     assert not page.problems and not public.problems

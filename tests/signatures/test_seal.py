@@ -4,6 +4,9 @@ checked by pyHanko."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -46,6 +49,15 @@ def test_a_checkpoint_is_sealed_time_stamped_and_filed(sealing, pki, tmp_path):
     check = sealing_module_check(statement, seal, pki)
     assert check.intact and check.trusted and check.timestamp is not None
     assert not sealing_module_check(statement.replace(b'"seq":', b'"seq":1', 1), seal, pki).intact
+
+    if shutil.which("openssl"):  # as an auditor checks it offline (docs/signatures.md)
+        verified = subprocess.run(
+            ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(folder / f"{checkpoint.file_name}.p7s"),
+             "-content", str(folder / f"{checkpoint.file_name}.json"), "-CAfile", str(pki.seal_roots),
+             "-purpose", "any", "-out", os.devnull],
+            capture_output=True, text=True,
+        )
+        assert verified.returncode == 0, verified.stderr
 
 
 def sealing_module_check(statement, seal, pki):
