@@ -120,7 +120,10 @@ def check_signed_report(
         raise SignatureRefused("document_changed", "it does not begin with the PDF produced for signing")
     if reader.xrefs.total_revisions != 2 or embedded.signed_revision != 1:
         raise SignatureRefused("document_changed", "more than the signature was added to it")
-    problem = changed_beyond_signature(reader)
+    try:
+        problem = changed_beyond_signature(reader)
+    except (PdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        problem = f"its revisions cannot be compared ({type(exc).__name__})"
     if problem:
         raise SignatureRefused("document_changed", problem)
 

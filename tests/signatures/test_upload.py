@@ -154,3 +154,21 @@ def test_the_required_signature_refuses_the_plain_click(signing, pki, monkeypatc
     signatures.accept(signing.governor, signing.plan.id, pki.governor.sign_pdf(copy))
     db.session.expire_all()
     assert signing.plan.state == "report_approved"
+
+
+def test_malformed_files_are_refused_not_crashed(signing, pki):
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    signed = pki.governor.sign_pdf(copy)
+    at = signed.index(b"/ByteRange")
+    for data in (
+        b"",
+        b"%PDF-1.7\n" + b"\x00" * 100,
+        signed[: len(signed) // 2],  # cut short
+        signed[:at] + b"/ByteRange [0 1 2 3]" + signed[at + 20:],  # a lying byte range
+        signed.replace(b"/Type /Sig", b"/Type /XYZ", 1),
+        copy + b"\n%%EOF garbage" * 3,
+    ):
+        with pytest.raises(GoalflowError) as caught:
+            signatures.accept(signing.governor, signing.plan.id, data)
+        assert 400 <= caught.value.status < 500, caught.value
+        db.session.rollback()
