@@ -172,3 +172,29 @@ def test_malformed_files_are_refused_not_crashed(signing, pki):
             signatures.accept(signing.governor, signing.plan.id, data)
         assert 400 <= caught.value.status < 500, caught.value
         db.session.rollback()
+
+
+def test_a_sign_off_waiting_in_the_governors_inbox_is_approved_by_the_upload(signing, pki):
+    """Where the report's sign-off is a request waiting for the governor, the upload decides it."""
+    from service.approvals.models import RequestStage, StageSlot, TransitionRequest
+
+    request = TransitionRequest(
+        administration_id=signing.admin.id, workflow="plan", subject_type="plan", subject_id=signing.plan.id,
+        transition="approve_report", from_state="report_submitted", to_state="report_approved",
+        requested_by_id=signing.secretary.id,
+        stages=[RequestStage(position=0, name="governor", rule="all_of", status="active",
+                             slots=[StageSlot(role="governor")])],
+    )
+    db.session.add(request)
+    db.session.commit()
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    assert refused(signing, pki.other.sign_pdf(copy)).code == "signer_mismatch"
+    db.session.expire_all()
+    assert request.status == "open"
+
+    signatures.accept(signing.governor, signing.plan.id, pki.governor.sign_pdf(copy))
+
+    db.session.expire_all()
+    assert request.status == "approved" and signing.plan.state == "report_approved"
+    decision = request.decisions[0]
+    assert decision.decided_by_id == signing.governor.id and "КЕП" in decision.comment
