@@ -163,6 +163,10 @@ class Settings:
             problems.append("DATABASE_URL must point to PostgreSQL in production")
         if not self.BROKER_URL:
             problems.append("BROKER_URL must point to the shared broker (Redis) in production")
+        if self.REPORT_SIGNATURE_REQUIRED and not self.SIGNATURE_TRUST_ROOTS:
+            problems.append("SIGNATURE_TRUST_ROOTS must name the qualified providers' CAs when REPORT_SIGNATURE_REQUIRED is on")
+        if self.seal_configured and not self.TSA_URL:
+            problems.append("TSA_URL must be set with the seal: every seal is time-stamped")
         if problems:
             raise RuntimeError("Unsafe production settings: " + "; ".join(problems))
 
