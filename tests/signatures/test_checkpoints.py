@@ -124,3 +124,16 @@ def test_verify_audit_names_the_checkpoint_it_contradicts(configured, ctx):
     rewrite_from(configured, seq=1)
     broken = runner.invoke(args=["verify-audit"])
     assert broken.exit_code == 1 and "BROKEN" in broken.output and checkpoint.statement_sha256 in broken.output
+
+
+def test_the_admin_check_names_the_checkpoint_it_contradicts(configured, client):
+    from tests.web.test_pages import login
+
+    drive(configured)
+    checkpoint = checkpoints.create(configured.admin.id, reason="daily")
+    login(client, configured.sysadmin, configured.password)
+    page = client.get("/admin/audit?check=1").text
+    assert 'data-ok="yes"' in page and checkpoint.statement_sha256 in page
+    roll_back_the_tail(configured, keep=checkpoint.seq - 1)
+    page = client.get("/admin/audit?check=1").text
+    assert 'data-ok="no"' in page and 'id="audit-contradicted"' in page and checkpoint.statement_sha256 in page
