@@ -115,6 +115,8 @@ def test_every_declared_transition_fires_from_every_source(wf_name, transition, 
     ))
     if wf_name == "plan" and transition == "submit_report":
         monkeypatch.setitem(wf.registry.guards, "no_open_goal_requests", lambda ctx: None)
+    if wf_name == "plan" and transition == "approve_report":  # reads the settings and the signatures
+        monkeypatch.setitem(wf.registry.guards, "report_signed", lambda ctx: None)
     subject = _subject_for(wf_name, source)
     assert wf.fire(transition, Context(subject=subject, data={"achieved": {}})) == wf.transitions[transition].dest
     assert subject.state == wf.transitions[transition].dest
