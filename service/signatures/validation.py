@@ -147,7 +147,8 @@ def check_signed_report(
 
     certificate = status.signing_cert
     subject = certificate.subject.native
-    timestamp = status.timestamp_validity.timestamp if status.timestamp_validity else None
+    stamp = status.timestamp_validity  # a time-stamp counts only from a TSA under the trust list
+    timestamp = stamp.timestamp if stamp is not None and stamp.intact and stamp.valid and stamp.trusted else None
     signed_at = timestamp or status.signer_reported_dt or now
     anchor = status.validation_path.trust_anchor if status.validation_path else None
     report = {
