@@ -101,9 +101,9 @@ class Person:
             cert_registry=SimpleCertificateStore.from_certs([as_asn1(self.issuer.certificate)]),
         )
 
-    def sign_pdf(self, data: bytes, *, before_signing=None, field_name: str = "Signature1") -> bytes:
+    def sign_pdf(self, data: bytes, *, before_signing=None, field_name: str = "Signature1", tsa_url=None) -> bytes:
         """A PAdES signature appended as its own revision, as a signing program does.
-        `before_signing(writer)` changes the document in that same revision."""
+        `before_signing(writer)` changes the document in that same revision; `tsa_url`: PAdES-T."""
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
 
@@ -111,7 +111,12 @@ class Person:
         if before_signing:
             before_signing(writer)
         meta = signers.PdfSignatureMetadata(field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES)
-        return signers.sign_pdf(writer, meta, signer=self.signer()).getvalue()
+        timestamper = None
+        if tsa_url:
+            from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+            timestamper = RequestsHTTPTimeStamper(tsa_url)
+        return signers.sign_pdf(writer, meta, signer=self.signer(), timestamper=timestamper).getvalue()
 
 
 def add_text_to_first_page(writer) -> None:

@@ -198,3 +198,13 @@ def test_a_sign_off_waiting_in_the_governors_inbox_is_approved_by_the_upload(sig
     assert request.status == "approved" and signing.plan.state == "report_approved"
     decision = request.decisions[0]
     assert decision.decided_by_id == signing.governor.id and "КЕП" in decision.comment
+
+
+def test_a_time_stamped_signature_is_dated_by_a_trusted_tsa_only(signing, pki, tsa_url, monkeypatch):
+    copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+    signed = pki.governor.sign_pdf(copy, tsa_url=tsa_url)
+    # the TSA's CA on the trust list too: its time-stamp dates the signature (PAdES-T)
+    monkeypatch.setattr(signing.settings, "SIGNATURE_TRUST_ROOTS", f"{pki.trust_dir},{pki.seal_roots}")
+    signature = signatures.accept(signing.governor, signing.plan.id, signed)
+    assert signature.report["timestamp"] is not None
+    assert signature.signed_at.isoformat() == signature.report["timestamp"]
