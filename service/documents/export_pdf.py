@@ -48,12 +48,13 @@ def export_pdf(document: PlanDocument, *, lang: Lang = "bg", pdf_variant: str | 
 
     `pdf_variant`: WeasyPrint's, e.g. "pdf/a-3b" for the copy that is signed and archived."""
     html = _html(document, lang)
+    args = (html,) if pdf_variant is None else (html, pdf_variant)
     if _may_not_fork():
-        return _layout(html, pdf_variant)
+        return _layout(*args)
     with ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_leave_connections
     ) as child:
-        return child.submit(_layout, html, pdf_variant).result()
+        return child.submit(_layout, *args).result()
 
 
 def _may_not_fork() -> bool:
