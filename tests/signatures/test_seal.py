@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 
+import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
@@ -16,6 +17,7 @@ from service.audit import checkpoints
 from service.errors import GoalflowError
 from service.signatures import seal as seal_module
 from service.signatures import service as signatures
+from tests.signatures import softhsm
 from tests.signatures.pki import as_asn1
 
 
@@ -46,9 +48,9 @@ def test_a_checkpoint_is_sealed_time_stamped_and_filed(sealing, pki, tmp_path):
     seal = (folder / f"{checkpoint.file_name}.p7s").read_bytes()
     assert statement == checkpoint.statement.encode() and seal == checkpoint.seal
 
-    check = sealing_module_check(statement, seal, pki)
+    check = seal_check(statement, seal, pki)
     assert check.intact and check.trusted and check.timestamp is not None
-    assert not sealing_module_check(statement.replace(b'"seq":', b'"seq":1', 1), seal, pki).intact
+    assert not seal_check(statement.replace(b'"seq":', b'"seq":1', 1), seal, pki).intact
 
     if shutil.which("openssl"):  # as an auditor checks it offline (docs/signatures.md)
         verified = subprocess.run(
@@ -60,19 +62,19 @@ def test_a_checkpoint_is_sealed_time_stamped_and_filed(sealing, pki, tmp_path):
         assert verified.returncode == 0, verified.stderr
 
 
-def sealing_module_check(statement, seal, pki):
+def seal_check(statement, seal, pki):
     return seal_module.check_statement_seal(statement, seal, [as_asn1(pki.seal_ca.certificate)])
 
 
-def sealing_module():
-    return seal_module
+def test_a_seal_that_is_away_says_so_and_the_sign_off_stands(sealing, pki, monkeypatch):
+    monkeypatch.setattr(sealing.settings, "SEAL_PIN", "000000")  # the token refuses
+    with pytest.raises(GoalflowError) as caught:
+        seal_module.seal_statement(b"{}", sealing.settings)
+    assert caught.value.code == "seal_unavailable" and caught.value.status == 503
 
-
-def test_a_seal_that_is_away_says_so(sealing, monkeypatch):
-    monkeypatch.setattr(sealing.settings, "SEAL_PIN", "000000")
-    try:
-        sealing_module().seal_statement(b"{}", sealing.settings)
-    except GoalflowError as exc:
-        assert exc.code == "seal_unavailable" and exc.status == 503
-    else:
-        raise AssertionError("a wrong PIN sealed")
+    copy, _ = signatures.issue_copy(sealing.governor, sealing.plan.id)
+    signature = signatures.accept(sealing.governor, sealing.plan.id, pki.governor.sign_pdf(copy))
+    assert signature.sealed_pdf is None and signature.plan.state == "report_approved"
+    monkeypatch.setattr(sealing.settings, "SEAL_PIN", softhsm.PIN)  # back: the daily run seals it
+    assert signatures.seal_pending() == 1
+    assert signatures.latest_signature(sealing.plan.id).sealed_pdf.startswith(signature.signed_pdf)
