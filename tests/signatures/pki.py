@@ -25,7 +25,8 @@ def _name(common_name: str, serial_number: str | None = None) -> x509.Name:
 
 
 def issue(subject: x509.Name, public_key, issuer: Authority | None, *, ca: bool = False, eku=None,
-          ocsp_url: str | None = None, days: int = 365, starts: dt.datetime | None = None,
+          ocsp_url: str | None = None, crl_url: str | None = None, days: int = 365,
+          starts: dt.datetime | None = None,
           self_key=None) -> x509.Certificate:
     now = starts or dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     issuer_name, issuer_key = (issuer.certificate.subject, issuer.key) if issuer else (subject, self_key)
@@ -48,6 +49,10 @@ def issue(subject: x509.Name, public_key, issuer: Authority | None, *, ca: bool 
         builder = builder.add_extension(x509.AuthorityInformationAccess(
             [x509.AccessDescription(x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]
         ), critical=False)
+    if crl_url:
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None, crl_issuer=None,
+        )]), critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -76,6 +81,21 @@ class Authority:
     def person(self, name: str, identity: str | None, **kwargs) -> Person:
         key = ec.generate_private_key(ec.SECP256R1())
         return Person(key, issue(_name(name, identity), key.public_key(), self, **kwargs), self)
+
+    def crl(self, revoked: list[x509.Certificate] = ()) -> bytes:
+        """A fresh CRL (DER) revoking `revoked`."""
+        now = dt.datetime.now(dt.UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder().issuer_name(self.certificate.subject)
+            .last_update(now - dt.timedelta(minutes=5)).next_update(now + dt.timedelta(days=1))
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
+            .add_extension(x509.CRLNumber(1), critical=False)
+        )
+        for certificate in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(certificate.serial_number)
+                .revocation_date(now - dt.timedelta(minutes=1)).build())
+        return builder.sign(self.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
     def write(self, folder: Path, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)

@@ -208,3 +208,24 @@ def test_a_time_stamped_signature_is_dated_by_a_trusted_tsa_only(signing, pki, t
     signature = signatures.accept(signing.governor, signing.plan.id, signed)
     assert signature.report["timestamp"] is not None
     assert signature.signed_at.isoformat() == signature.report["timestamp"]
+
+
+def test_revocation_is_checked_against_the_providers_crl(signing, pki, monkeypatch):
+    from tests.signatures.tsa import serve_file
+
+    revoked = []
+    server, crl_url = serve_file(lambda: pki.qtsp.crl(revoked))
+    try:
+        person = pki.qtsp.person("Гергана Управителева", "PNOBG-7001010000", crl_url=crl_url)
+        monkeypatch.setattr(signing.settings, "SIGNATURE_ACCEPT_UNCHECKED_REVOCATION", False)
+        copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
+        signed = person.sign_pdf(copy)
+
+        revoked.append(person.certificate)
+        assert refused(signing, signed).code == "certificate_revoked"
+
+        revoked.clear()
+        signature = signatures.accept(signing.governor, signing.plan.id, signed)
+        assert signature.revocation == "good" and signature.report["revocation"] == "good"
+    finally:
+        server.shutdown()

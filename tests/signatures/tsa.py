@@ -1,4 +1,5 @@
-"""A local RFC 3161 time-stamp authority: pyHanko's DummyTimeStamper answering over HTTP."""
+"""A local RFC 3161 time-stamp authority (pyHanko's DummyTimeStamper answering over HTTP), and a
+local CRL distribution point."""
 
 from __future__ import annotations
 
@@ -39,3 +40,23 @@ def serve(key, certificate, ca_certificate):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}/tsa"
+
+
+def serve_file(data_of):
+    """A local HTTP server answering GET with `data_of()` (a CRL, as a provider publishes it)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            data = data_of()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/pkix-crl")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}/qtsp.crl"
