@@ -139,7 +139,7 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     ),
     "document_changed": (
         422,
-        "Подписаният документ не е отчетът, изготвен от системата за подпис: {detail}",
+        "Подписаният документ не е отчетът, изготвен от системата за подпис: документът е променен преди или при подписването.",
         "The signed document is not the report the system produced for signing: {detail}",
     ),
     "document_outdated": (
@@ -149,7 +149,7 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     ),
     "signer_untrusted": (
         422,
-        "Удостоверението на подписа не е издадено от доверен доставчик на квалифицирани удостоверителни услуги: {detail}",
+        "Удостоверението на подписа не е издадено от доверен доставчик на квалифицирани удостоверителни услуги или не е валидно.",
         "The signature's certificate was not issued by a trusted qualified trust service provider: {detail}",
     ),
     "certificate_revoked": (

@@ -85,6 +85,7 @@ def test_the_pages_show_the_form_then_the_signature(client, signing, pki):
 
     public = client.get(f"/public/{signing.admin.slug}/{signing.plan.year}").text
     assert "Подписан с КЕП от Гергана Управителева" in public and 'id="audit-checkpoint"' in public
+    assert "PNOBG-7001010000" not in public  # a personal number is not printed on the public page
     pdf = client.get(f"/public/{signing.admin.slug}/{signing.plan.year}/report-signed.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(copy)
     statement = client.get(f"/public/{signing.admin.slug}/{signing.plan.year}/audit-checkpoint.json")

@@ -64,7 +64,7 @@ def test_a_file_changed_before_signing_is_refused(signing, pki):
     db.session.rollback()
     error = refused(signing, pki.governor.sign_pdf(edited))
     assert error.code == "document_changed" and error.status == 422
-    assert "изготвен от системата" in error.message("bg")
+    assert "изготвен от системата" in error.message("bg") and "produced for signing" in error.message("en")
     # one byte of the copy changed before signing (its binary comment line)
     changed = bytearray(copy)
     changed[copy.index(b"\n") + 2] ^= 1
