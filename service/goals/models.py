@@ -29,6 +29,8 @@ goal_units = Table(
     db.metadata,
     Column("goal_id", ForeignKey("goals.id", ondelete="CASCADE"), primary_key=True),
     Column("unit_id", ForeignKey("units.id"), primary_key=True, index=True),
+    # The order the units were entered in ("Дирекция АКРРДС и Дирекция АПОФУС"); see keep_unit_order.
+    Column("position", Integer, nullable=False, default=0, server_default="0"),
 )
 
 
@@ -85,7 +87,9 @@ class Goal(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     plan: Mapped[Plan] = relationship(back_populates="goals")
-    units: Mapped[list[Unit]] = relationship(secondary=goal_units, lazy="selectin", order_by="Unit.id")
+    units: Mapped[list[Unit]] = relationship(
+        secondary=goal_units, lazy="selectin", order_by=[goal_units.c.position, Unit.id]
+    )
     indicators: Mapped[list[Indicator]] = relationship(
         back_populates="goal", cascade="all, delete-orphan", order_by="Indicator.position", lazy="selectin"
     )
@@ -129,3 +133,15 @@ class Activity(db.Model):
     done: Mapped[bool] = mapped_column(Boolean, default=False)
 
     goal: Mapped[Goal] = relationship(back_populates="activities")
+
+
+def keep_unit_order(goal: Goal) -> None:
+    """Write the position of each of the goal's units as its list has them (the secondary
+    table's rows are written by the flush, which knows no order)."""
+    db.session.flush()
+    for position, unit in enumerate(goal.units):
+        db.session.execute(
+            goal_units.update()
+            .where(goal_units.c.goal_id == goal.id, goal_units.c.unit_id == unit.id)
+            .values(position=position)
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 
@@ -66,3 +67,25 @@ def test_several_indicators_are_written_line_by_line(
     [indicator] = parse_document(export(small_plan)).goals[0].indicators
     assert indicator.name == "Проведени анкети\nОбучени служители"
     assert (indicator.baseline_text, indicator.target_text) == ("0\n5", "4 бр\n20 души")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_official_form_round_trips_and_the_extra_column_carries_the_achieved_values(
+    haskovo: PlanDocument, fmt: str, content
+) -> None:
+    """The 14 columns read back field by field (units in the order entered); with the achieved
+    values asked for, they read back too."""
+    export, parse = FORMATS[fmt]
+    haskovo.goals[6].indicators[0].achieved, haskovo.goals[6].indicators[0].achieved_text = Decimal(2), "2"
+    haskovo.goals[4].units = ["АКРРДС", "Политически кабинет", "АПОФУС"]
+
+    official = parse(export(haskovo))
+    for before, after in zip(haskovo.goals, official.goals, strict=True):
+        expected = content(before)
+        for indicator in expected["indicators"]:
+            indicator.update(achieved=None, achieved_text="")  # no column of the official form
+        assert content(after) == expected, before.number
+
+    extended = parse(export(haskovo, extra_columns=["achieved"]))
+    assert [content(goal) for goal in extended.goals] == [content(goal) for goal in haskovo.goals]
+    assert extended.goals[4].units == ["АКРРДС", "Политически кабинет", "АПОФУС"]
