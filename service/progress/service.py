@@ -58,6 +58,18 @@ def quarter_end(year: int, quarter: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def campaign_opens_on(year: int, quarter: int) -> date:
+    """The first working day after the quarter: the day its campaign opens by the calendar."""
+    return add_working_days(quarter_end(year, quarter), 1)
+
+
+def campaign_due_on(year: int, quarter: int) -> date:
+    """The reports are due a set number of working days after the quarter's campaign opens by
+    the calendar, whenever it is actually opened: a campaign for 2023 opened in 2026 is due
+    in 2023 (and is overdue from its first day)."""
+    return add_working_days(campaign_opens_on(year, quarter), settings().CAMPAIGN_DUE_WORKING_DAYS)
+
+
 def last_ended_quarter(year: int, today: date) -> int | None:
     """The latest quarter of `year` that ended before `today` (Q1 from 1 April on)."""
     ended = [q for q in (1, 2, 3, 4) if quarter_end(year, q) < today]
@@ -330,7 +342,7 @@ def open_campaign(
             raise GoalflowError("duplicate", what=f"{plan.year} Q{quarter}")
         campaign = Campaign(
             plan=plan, quarter=quarter, status=OPEN, opened_at=now, opened_by_id=actor.id if actor else None,
-            due_on=add_working_days(today, settings().CAMPAIGN_DUE_WORKING_DAYS),
+            due_on=campaign_due_on(plan.year, quarter),
         )
         initial = workflow_for(SUBJECT).initial
         for goal in plan.goals:
