@@ -54,3 +54,64 @@ def test_the_governor_reads_the_quarter_with_its_charts(web_app, web_world, new_
     assert page.problems == []
     shoot(page, "quarter-summary")
     look(page, "quarter-summary")
+
+
+def _approved_report(web_app, w):
+    """The year's report signed by the governor (as the approval path leaves it), goal 1 with
+    long cells, goal 2 of both units."""
+    from service.extensions import db
+    from service.goals.models import Goal, Plan
+    from service.org.models import Administration
+
+    with web_app.app_context():
+        plan = db.session.get(Plan, w.plan_id)
+        plan.state, plan.report_approved_by_id = "report_approved", w.governor.id
+        plan.report_approved_at = plan.approved_at = datetime(2024, 2, 15, 9, tzinfo=UTC)
+        plan.approved_by_id = w.governor.id
+        goal = db.session.get(Goal, w.g_a)
+        goal.strategic_goal = "Подобряване безопасността на движението по пътищата в областта. " * 3
+        goal.progress_note = "Проведени са две заседания на областната комисия; годишният доклад е приет. " * 2
+        db.session.get(Administration, w.admin_id).official_name = "Областна администрация на област Тест"
+        db.session.commit()
+
+
+def _first_columns_in_view(page) -> None:
+    """Scrolled to its far right, the table still shows each row's number and title."""
+    wrap = page.locator(".official-wrap")
+    assert page.evaluate("el => el.scrollWidth > el.clientWidth", wrap.element_handle()), "it scrolls sideways"
+    page.evaluate("el => { el.scrollLeft = el.scrollWidth; }", wrap.element_handle())
+    frame = wrap.bounding_box()
+    for selector in ("#goal-1 .col-no", "#goal-1 .col-title"):
+        box = page.locator(selector).bounding_box()
+        assert frame["x"] - 1 <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"], selector
+    last = page.locator("#goal-1 td").last.bounding_box()
+    assert last["x"] + last["width"] <= frame["x"] + frame["width"] + 1, "the last column has come into view"
+    # Every column wide enough to read: no cell narrower than 40 px, the text ones far wider.
+    widths = page.evaluate("() => [...document.querySelectorAll('#goal-1 > *')].map(c => c.getBoundingClientRect().width)")
+    assert min(widths) >= 40 and sorted(widths)[2] >= 150, widths
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), "only the table scrolls"
+
+
+def test_the_plan_table_and_the_public_page_read_at_1280_px(web_app, web_world, new_page):
+    w = web_world
+    _approved_report(web_app, w)
+    secretary = new_page(width=1280, height=900)
+    sign_in(secretary, w.secretary)
+    secretary.goto(f"/plans/{w.plan_id}")
+    assert secretary.locator("#goal-1 > *").count() == 14  # the official form's columns
+    _first_columns_in_view(secretary)
+    look(secretary, "plan-table-1280")
+
+    visitor = new_page(width=1280, height=900)
+    visitor.goto(f"/public/{w.slug}/2023")
+    assert visitor.locator("h1").inner_text() == (
+        "Отчет за изпълнението на целите на Областна администрация на област Тест за 2023 г."
+    )
+    assert visitor.locator("#approval-name").inner_text() == "Гергана Управителева"
+    status = visitor.locator("#pub-status").inner_text()
+    assert status == "Утвърден на 15.02.2024 от Гергана Управителева, областен управител", status
+    assert "утвърден" not in visitor.locator("article").inner_text().lower().replace(status.lower(), "", 1)
+    assert visitor.locator("#public-downloads").count() == 1  # where the signed PDF is offered
+    _first_columns_in_view(visitor)
+    assert visitor.problems == []
+    look(visitor, "public-1280")
