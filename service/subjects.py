@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
 from service.extensions import db
-from service.goals.models import Goal, Plan
+from service.goals.models import Goal, Plan, ReportEntry
 from service.progress.models import Campaign, ProgressReport
 
 
@@ -50,6 +50,14 @@ KINDS: dict[str, SubjectKind] = {
         path=lambda r: f"/progress/{r.id}",
         describe=lambda r: {"number": r.goal.number, "title": r.goal.title},
         load_options=(joinedload(ProgressReport.campaign).joinedload(Campaign.plan),),
+    ),
+    "report_entry": SubjectKind(
+        model=ReportEntry,
+        administration_id=lambda e: e.goal.plan.administration_id,
+        unit_ids=lambda e: e.goal.unit_ids,
+        path=lambda e: f"/goals/{e.goal_id}/report-entry",
+        describe=lambda e: {"number": e.goal.number, "title": e.goal.title},
+        load_options=(joinedload(ReportEntry.goal).joinedload(Goal.plan),),
     ),
 }
 

@@ -1,4 +1,5 @@
-"""the administration's official name; the responsible units of a goal in the order entered
+"""the administration's official name; the responsible units of a goal in the order entered;
+the goals' entries in the year's report
 
 Revision ID: b7c1d2e3f4a5
 Revises: 3f5a7438f7e2
@@ -7,6 +8,8 @@ Create Date: 2026-12-01 07:20:00
 """
 from alembic import op
 import sqlalchemy as sa
+
+import service.db  # custom column types (UTC datetimes)
 
 
 # revision identifiers, used by Alembic.
@@ -21,9 +24,44 @@ def upgrade():
         batch_op.add_column(sa.Column('official_name', sa.String(length=300), server_default='', nullable=False))
     with op.batch_alter_table('goal_units', schema=None) as batch_op:
         batch_op.add_column(sa.Column('position', sa.Integer(), server_default='0', nullable=False))
+    op.create_table('report_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('goal_id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=40), nullable=False),
+    sa.Column('narrative', sa.Text(), nullable=False),
+    sa.Column('narrative_edited', sa.Boolean(), nullable=False),
+    sa.Column('quarters', sa.JSON(), nullable=False),
+    sa.Column('updated_at', service.db.UTCDateTime(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('signed_at', service.db.UTCDateTime(), nullable=True),
+    sa.Column('signed_by_id', sa.Integer(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['goal_id'], ['goals.id'], name=op.f('fk_report_entries_goal_id_goals'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['signed_by_id'], ['users.id'], name=op.f('fk_report_entries_signed_by_id_users')),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_report_entries_updated_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_entries')),
+    sa.UniqueConstraint('goal_id', name=op.f('uq_report_entries_goal_id'))
+    )
+    with op.batch_alter_table('report_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_entries_state'), ['state'], unique=False)
+    op.create_table('report_entry_values',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('indicator_id', sa.Integer(), nullable=False),
+    sa.Column('achieved', sa.Numeric(precision=18, scale=4), nullable=True),
+    sa.Column('achieved_text', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['entry_id'], ['report_entries.id'], name=op.f('fk_report_entry_values_entry_id_report_entries'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['indicator_id'], ['indicators.id'], name=op.f('fk_report_entry_values_indicator_id_indicators'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_entry_values')),
+    sa.UniqueConstraint('entry_id', 'indicator_id', name=op.f('uq_report_entry_values_entry_id_indicator_id'))
+    )
+    with op.batch_alter_table('report_entry_values', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_entry_values_entry_id'), ['entry_id'], unique=False)
 
 
 def downgrade():
+    op.drop_table('report_entry_values')
+    op.drop_table('report_entries')
     with op.batch_alter_table('goal_units', schema=None) as batch_op:
         batch_op.drop_column('position')
     with op.batch_alter_table('administrations', schema=None) as batch_op:

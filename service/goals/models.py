@@ -145,3 +145,52 @@ def keep_unit_order(goal: Goal) -> None:
             .where(goal_units.c.goal_id == goal.id, goal_units.c.unit_id == unit.id)
             .values(position=position)
         )
+
+
+class ReportEntry(db.Model):
+    """A goal's entry in the year's report: the achieved values and the column-14 narrative.
+
+    Each accepted quarterly report updates the draft; at year end the responsible unit edits and
+    submits it, the heads approve, the chief secretary compiles it into the report and the
+    governor's approval of the report signs it (workflows/report_entry.yaml). Signed, it is frozen.
+    """
+
+    __tablename__ = "report_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id", ondelete="CASCADE"), unique=True)
+    state: Mapped[str] = mapped_column(String(40), index=True)
+    narrative: Mapped[str] = mapped_column(Text, default="")
+    # Set once a person edits the narrative: later quarters then add to it instead of rewriting it.
+    narrative_edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    quarters: Mapped[list] = mapped_column(JSON, default=list)  # the accepted reports it was drawn from
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    goal: Mapped[Goal] = relationship()
+    values: Mapped[list[ReportEntryValue]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", lazy="selectin"
+    )
+    signed_by: Mapped[User | None] = relationship(foreign_keys=[signed_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def value_for(self, indicator_id: int) -> ReportEntryValue | None:
+        return next((v for v in self.values if v.indicator_id == indicator_id), None)
+
+
+class ReportEntryValue(db.Model):
+    __tablename__ = "report_entry_values"
+    __table_args__ = (UniqueConstraint("entry_id", "indicator_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("report_entries.id", ondelete="CASCADE"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"))
+    achieved: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
+    achieved_text: Mapped[str] = mapped_column(Text, default="")
+
+    entry: Mapped[ReportEntry] = relationship(back_populates="values")
+    indicator: Mapped[Indicator] = relationship()

@@ -11,6 +11,7 @@ from service.approvals import service as approvals
 from service.auth.login import is_fresh
 from service.errors import GoalflowError
 from service.extensions import db
+from service.goals import report as report_entries
 from service.goals import service as goals
 from service.goals.models import Goal
 from service.org.models import Unit
@@ -66,6 +67,8 @@ def plan_context(plan_id: int, **extra) -> dict:
         "fresh": is_fresh(),
         "diagram": diagram_svg("plan", plan.state, language),
         "timeline": timeline("plan", plan.id, language),
+        "report_entries": report_entries.plan_entries(plan),
+        "entry_wf": workflow_for(report_entries.SUBJECT),
         "errors": {},
         "form": {},
         "error_for": "",

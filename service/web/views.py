@@ -94,4 +94,5 @@ from service.web import (  # noqa: E402,F401 - each module adds its pages to `bp
     plans,
     progress,
     public,
+    report_entries,
 )

@@ -115,3 +115,92 @@ def test_the_plan_table_and_the_public_page_read_at_1280_px(web_app, web_world, 
     _first_columns_in_view(visitor)
     assert visitor.problems == []
     look(visitor, "public-1280")
+
+
+def test_a_quarter_flows_into_the_report_entry_which_is_approved_compiled_signed_and_published(
+    web_app, web_world, new_page, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from service.progress import service as progress
+
+    w = web_world
+    with web_app.app_context():
+        from service.extensions import db
+        from service.goals.models import Goal
+        from service.org.models import User
+
+        secretary_user, expert_user = db.session.get(User, w.secretary.id), db.session.get(User, w.expert_a.id)
+        campaign = progress.open_campaign(plan_id=w.plan_id, quarter=1, actor=secretary_user,
+                                          now=datetime(2023, 4, 3, 7, tzinfo=UTC))
+        report = next(r for r in campaign.reports if r.goal_id == w.g_a)
+        goal = db.session.get(Goal, w.g_a)
+        progress.submit_report(actor=expert_user, report_id=report.id, now=datetime(2023, 4, 5, 7, tzinfo=UTC),
+                               achieved={str(i.id): "3" for i in goal.indicators},
+                               narrative="Проведени са три проверки на пътни участъци.")
+        report_id = report.id
+
+    head = new_page()
+    sign_in(head, w.head_a)
+    head.goto(f"/progress/{report_id}")
+    head.click("#decide-form button:not(.danger)")  # the quarter is accepted ...
+    expect(head.locator("#report-state")).to_have_attribute("data-state", "accepted")
+
+    expert = new_page()
+    sign_in(expert, w.expert_a)
+    expert.goto(f"/goals/{w.g_a}/report-entry")  # ... and has drafted the goal's report entry
+    expect(expert.locator("#entry-state")).to_have_attribute("data-state", "draft")
+    expect(expert.locator("#narrative")).to_have_value(
+        "I тримесечие (АПОФУС): Проведени са три проверки на пътни участъци.")
+    expect(expert.locator("#entry-form input[name^=achieved-]").first).to_have_value("3")
+    expert.fill("#entry-form input[name^=achieved-]", "4")
+    expert.fill("#narrative", "Проведени са четири проверки; целта е постигната.")
+    look(expert, "report-entry-form")
+    expert.click("#entry-form button[value=submit]")
+    expect(expert.locator("#open-request")).to_be_visible()
+    expect(expert.locator("#entry-form")).to_have_count(0)  # waiting for the head: not editable
+
+    head.goto(f"/goals/{w.g_a}/report-entry")
+    head.click("#open-request button:not(.danger)")
+    expect(head.locator("#entry-state")).to_have_attribute("data-state", "approved")
+
+    secretary = new_page()
+    sign_in(secretary, w.secretary)
+    secretary.goto(f"/goals/{w.g_a}/report-entry")
+    secretary.click("#entry-action-compile button[type=submit]")
+    expect(secretary.locator("#entry-state")).to_have_attribute("data-state", "compiled")
+    secretary.goto(f"/plans/{w.plan_id}")
+    expect(secretary.locator("#goal-1")).to_contain_text("Проведени са четири проверки; целта е постигната.")
+    secretary.click("#plan-action-submit_report button[type=submit]")
+    expect(secretary.locator("#plan-state")).to_have_attribute("data-state", "report_submitted")
+
+    governor = new_page()
+    sign_in(governor, w.governor)
+    governor.goto(f"/plans/{w.plan_id}")
+    governor.click("#plan-action-approve_report button[type=submit]")
+    if governor.locator("#password").count():  # a signature asks for the password again
+        governor.fill("#password", w.password)
+        governor.click("form button[type=submit]")
+        governor.click("#plan-action-approve_report button[type=submit]")
+    expect(governor.locator("#plan-state")).to_have_attribute("data-state", "report_approved")
+    expect(governor.locator('#plan-entries [data-entry-state="signed"]')).to_have_count(1)
+    governor.goto(f"/goals/{w.g_a}/report-entry")
+    expect(governor.locator("#entry-state")).to_have_attribute("data-state", "signed")
+    expect(governor.locator("#entry-narrative")).to_have_text("Проведени са четири проверки; целта е постигната.")
+    look(governor, "report-entry-signed")
+
+    expert.goto(f"/goals/{w.g_a}/report-entry")
+    expect(expert.locator("#entry-form")).to_have_count(0)  # signed: frozen
+
+    visitor = new_page()
+    visitor.goto(f"/public/{w.slug}/2023")
+    expect(visitor.locator("#goal-1")).to_contain_text("Проведени са четири проверки; целта е постигната.")
+    with governor.expect_download() as download:
+        governor.goto(f"/plans/{w.plan_id}")
+        governor.click(".exports a[href$='format=pdf']")
+    pdf = tmp_path / "report.pdf"
+    download.value.save_as(pdf)
+    from tests.documents.test_print import _missing, _pieces, _printed_words, _read
+
+    printed = _printed_words(_read(pdf))
+    assert _missing(set(_pieces("Гергана Управителева Проведени са четири проверки; целта е постигната.")), printed) == set()
