@@ -87,6 +87,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "Тримесечието още не е започнало.",
         "The quarter has not begun yet.",
     ),
+    "plan_not_amendable": (
+        409,
+        "Актуализира се само утвърден план, преди отчетът му да е внесен.",
+        "Only an adopted plan is amended, before its report is submitted.",
+    ),
     "report_entry_frozen": (
         409,
         "Записът в годишния отчет вече не е проект: внесен е, включен в отчета или подписан.",

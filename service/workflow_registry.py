@@ -172,6 +172,18 @@ def update_report_entry(ctx: Context) -> None:
     report.take_quarterly_report(ctx.subject, ctx.actor)
 
 
+def amended_plan_in_force(ctx: Context) -> str | None:
+    if ctx.subject.plan.state not in PLAN_IN_FORCE:
+        return "only an adopted plan, before its report is submitted, is amended"
+    return None
+
+
+def apply_plan_amendment(ctx: Context) -> None:
+    from service.goals import amendments
+
+    amendments.apply(ctx.subject, ctx.actor)
+
+
 REGISTRY = Registry(
     guards={
         "plan_in_force": plan_in_force,
@@ -180,6 +192,7 @@ REGISTRY = Registry(
         "no_open_goal_requests": no_open_goal_requests,
         "campaign_open": campaign_open,
         "plan_reporting": plan_reporting,
+        "amended_plan_in_force": amended_plan_in_force,
     },
     requirements={
         "achieved_values": achieved_values, "progress_values": progress_values,
@@ -194,6 +207,7 @@ REGISTRY = Registry(
         "stamp_report_entry_signature": stamp_report_entry_signature,
         "sign_report_entries": sign_report_entries,
         "update_report_entry": update_report_entry,
+        "apply_plan_amendment": apply_plan_amendment,
     },
 )
 

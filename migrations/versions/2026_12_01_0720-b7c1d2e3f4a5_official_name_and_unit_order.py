@@ -1,5 +1,5 @@
 """the administration's official name; the responsible units of a goal in the order entered;
-the goals' entries in the year's report
+the goals' entries in the year's report; amendments and versions of an adopted plan
 
 Revision ID: b7c1d2e3f4a5
 Revises: 3f5a7438f7e2
@@ -57,9 +57,45 @@ def upgrade():
     )
     with op.batch_alter_table('report_entry_values', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_report_entry_values_entry_id'), ['entry_id'], unique=False)
+    op.create_table('plan_amendments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=40), nullable=False),
+    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('unit_ids_concerned', sa.JSON(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', service.db.UTCDateTime(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_plan_amendments_created_by_id_users')),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_plan_amendments_plan_id_plans')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_amendments'))
+    )
+    with op.batch_alter_table('plan_amendments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_amendments_plan_id'), ['plan_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_plan_amendments_state'), ['state'], unique=False)
+    op.create_table('plan_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('adopted_at', service.db.UTCDateTime(), nullable=True),
+    sa.Column('adopted_by_id', sa.Integer(), nullable=True),
+    sa.Column('amendment_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('snapshot', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['adopted_by_id'], ['users.id'], name=op.f('fk_plan_versions_adopted_by_id_users')),
+    sa.ForeignKeyConstraint(['amendment_id'], ['plan_amendments.id'], name=op.f('fk_plan_versions_amendment_id_plan_amendments')),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_plan_versions_plan_id_plans')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_versions')),
+    sa.UniqueConstraint('plan_id', 'number', name=op.f('uq_plan_versions_plan_id_number'))
+    )
+    with op.batch_alter_table('plan_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_versions_plan_id'), ['plan_id'], unique=False)
 
 
 def downgrade():
+    op.drop_table('plan_versions')
+    op.drop_table('plan_amendments')
     op.drop_table('report_entry_values')
     op.drop_table('report_entries')
     with op.batch_alter_table('goal_units', schema=None) as batch_op:

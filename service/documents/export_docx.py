@@ -25,7 +25,7 @@ from lxml.etree import SubElement
 
 from .layout import FONT_NAME
 from .model import Lang, PlanDocument
-from .preamble import approval_lines, document_title
+from .preamble import amendment_line, approval_lines, document_title
 from .rendering import (
     PAGE_WORDS,
     Column,
@@ -61,6 +61,9 @@ def export_docx(document: PlanDocument, *, lang: Lang = "bg", extra_columns: Col
     title = word.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     title.add_run(document_title(document, lang)).bold = True
+    if amended := amendment_line(document, lang):
+        line = word.add_paragraph(amended)
+        line.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _goals_table(word, document, lang, columns_for(document, lang, extra_columns))
     _page_numbers(section, lang)
     buffer = io.BytesIO()

@@ -11,7 +11,7 @@ from typing import Final
 
 from .columns import FINANCING_AMOUNT
 from .model import Lang, PlanDocument
-from .preamble import approval_lines, document_title
+from .preamble import amendment_line, approval_lines, document_title
 from .rendering import (
     PAGE_WORDS,
     Column,
@@ -39,6 +39,7 @@ body { font-family: "Times New Roman", "Liberation Serif", serif; font-size: %(s
 .approval p { margin: 0; }
 .approval .strong { font-weight: bold; }
 h1 { text-align: center; font-size: 11pt; margin: 4mm 0; }
+.amended { text-align: center; font-size: 9pt; margin: -2mm 0 3mm; }
 table { width: 100%%; border-collapse: collapse; table-layout: fixed; }
 thead { display: table-header-group; }
 th, td { border: 0.5pt solid #000; padding: 1.5pt %(padding)spt; vertical-align: top;
@@ -112,12 +113,14 @@ def _html(document: PlanDocument, lang: Lang, columns: list[Column]) -> str:
         f'<p class="{"strong" if bold else ""}">{escape(line)}</p>'
         for line, bold in approval_lines(document, lang)
     )
+    amended = amendment_line(document, lang)
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{escape(document_title(document, lang))}</title>"
         f"<style>{_CSS % {'page': page, 'of': of, 'size': fit.size, 'padding': _PADDING}}</style></head><body>"
         f'<div class="approval">{approval}</div>'
         f"<h1>{escape(document_title(document, lang))}</h1>"
+        f"{f'<p class=amended>{escape(amended)}</p>' if amended else ''}"
         f"<table>{_colgroup(fit.widths)}{_thead(columns)}{_tbody(document, columns, lang)}</table>"
         "</body></html>"
     )

@@ -19,7 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .columns import FINANCING_AMOUNT
 from .layout import FONT_NAME, text_width, wrapped_lines
 from .model import Lang, PlanDocument
-from .preamble import approval_lines, document_title
+from .preamble import amendment_line, approval_lines, document_title
 from .rendering import Column, TableFit, columns_for, fit_table, goal_values, group_spans, table_texts
 
 _APPROVAL_ROWS: Final = 4  # the approval block at the top right, one line a row
@@ -65,6 +65,11 @@ def export_xlsx(document: PlanDocument, *, lang: Lang = "bg", extra_columns: Col
     title.font = Font(name=FONT_NAME, bold=True, size=12)
     title.alignment = Alignment(horizontal="center", wrap_text=True)
     sheet.merge_cells(start_row=_TITLE_ROW, start_column=1, end_row=_TITLE_ROW, end_column=len(columns))
+    if amended := amendment_line(document, lang):
+        line = sheet.cell(row=_TITLE_ROW + 1, column=1, value=amended)
+        line.font = Font(name=FONT_NAME, size=10)
+        line.alignment = Alignment(horizontal="center")
+        sheet.merge_cells(start_row=_TITLE_ROW + 1, start_column=1, end_row=_TITLE_ROW + 1, end_column=len(columns))
     _header(sheet, columns, Font(name=FONT_NAME, bold=True, size=fit.size))
     _header_heights(sheet, columns, fit)
     first_data_row = _HEADER_ROW + 2

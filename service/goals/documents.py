@@ -75,6 +75,7 @@ from service.documents.rendering import columns_for, goal_values
 from service.documents.values import parse_quantity
 from service.errors import GoalflowError
 from service.extensions import db
+from service.goals import amendments
 from service.goals import service as goals
 from service.goals.models import Activity, Goal, Indicator, Plan, keep_unit_order
 from service.org.models import Administration, Role, Unit, User
@@ -141,6 +142,7 @@ def plan_document(plan: Plan, kind: Kind, lang: Lang = "bg", plan_goals: Iterabl
         currency=plan.currency,
         governor_name=signer.name if signer else "",
         approved_on=local_today(signed_at) if signed_at else None,
+        amended_on=amendments.amended_on(plan),
         goals=[document_goal(goal, lang) for goal in (plan.goals if plan_goals is None else plan_goals)],
     )
 

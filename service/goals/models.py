@@ -194,3 +194,45 @@ class ReportEntryValue(db.Model):
 
     entry: Mapped[ReportEntry] = relationship(back_populates="values")
     indicator: Mapped[Indicator] = relationship()
+
+
+class PlanAmendment(db.Model):
+    """A change to an adopted plan (goals added; targets, deadlines, financing changed), adopted
+    through a request that the heads concerned and the governor approve
+    (workflows/amendment.yaml). Adopted, it makes the plan's next version."""
+
+    __tablename__ = "plan_amendments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    state: Mapped[str] = mapped_column(String(40), index=True)
+    changes: Mapped[list] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    unit_ids_concerned: Mapped[list] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    plan: Mapped[Plan] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PlanVersion(db.Model):
+    """One adopted version of a plan: the first is the plan as approved, each adopted amendment
+    makes the next. The snapshot keeps every goal as it stood."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    adopted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    adopted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    amendment_id: Mapped[int | None] = mapped_column(ForeignKey("plan_amendments.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    snapshot: Mapped[list] = mapped_column(JSON, default=list)
+
+    adopted_by: Mapped[User | None] = relationship(foreign_keys=[adopted_by_id])

@@ -81,6 +81,10 @@ def _refused(exc: GoalflowError, subject_type: str, subject_id: int, error_for: 
 
         goal_id = db.session.get(ReportEntry, subject_id).goal_id
         return render_template("report_entry.html", **entry_context(goal_id, **extra)), exc.status
+    if subject_type == "plan_amendment":
+        from service.web.amendments import amendment_context
+
+        return render_template("amendments/page.html", **amendment_context(subject_id, **extra)), exc.status
     from service.web.plans import plan_context
 
     return render_template("plan.html", **plan_context(subject_id, **extra)), exc.status

@@ -89,3 +89,17 @@ def test_the_official_form_round_trips_and_the_extra_column_carries_the_achieved
     extended = parse(export(haskovo, extra_columns=["achieved"]))
     assert [content(goal) for goal in extended.goals] == [content(goal) for goal in haskovo.goals]
     assert extended.goals[4].units == ["АКРРДС", "Политически кабинет", "АПОФУС"]
+
+
+@pytest.mark.parametrize("fmt", ["docx", "xlsx"])
+def test_an_amended_plan_says_so_under_its_title_and_reads_back(small_plan: PlanDocument, fmt: str, content) -> None:
+    from datetime import date
+
+    export, parse = FORMATS[fmt]
+    small_plan.amended_on = date(2024, 6, 14)
+    document = parse(export(small_plan))
+    assert document.amended_on == date(2024, 6, 14)
+    assert (document.governor_name, document.approved_on) == ("Иван Петров", small_plan.approved_on)
+    assert [content(goal) for goal in document.goals] == [content(goal) for goal in small_plan.goals]
+    small_plan.amended_on = None
+    assert parse(export(small_plan)).amended_on is None

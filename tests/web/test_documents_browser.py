@@ -204,3 +204,53 @@ def test_a_quarter_flows_into_the_report_entry_which_is_approved_compiled_signed
 
     printed = _printed_words(_read(pdf))
     assert _missing(set(_pieces("Гергана Управителева Проведени са четири проверки; целта е постигната.")), printed) == set()
+
+
+def test_an_amendment_walked_through_with_both_versions_visible(web_app, web_world, new_page):
+    from playwright.sync_api import expect
+
+    w = web_world
+    with web_app.app_context():
+        from service.extensions import db
+        from service.goals.models import Plan
+
+        plan = db.session.get(Plan, w.plan_id)
+        plan.state, plan.approved_by_id = "approved", w.governor.id
+        plan.approved_at = datetime(2023, 1, 20, 9, tzinfo=UTC)
+        db.session.commit()
+
+    secretary = new_page()
+    sign_in(secretary, w.secretary)
+    secretary.goto(f"/plans/{w.plan_id}")
+    secretary.select_option("#amend-goal", value=str(w.g_ab))
+    secretary.click("#amend-choose button[type=submit]")
+    secretary.locator("#amend-form input[name^=target-]").first.fill("6")
+    secretary.click("#amend-form button[type=submit]")
+    expect(secretary.locator("#amend-form .field-error, .problem, [role=alert]").first).to_be_visible()  # no reason
+    secretary.fill("#reason", "Законова промяна от май 2023 г.")
+    secretary.click("#amend-form button[type=submit]")
+    expect(secretary.locator("#amendment-state")).to_have_attribute("data-state", "proposed")
+    expect(secretary.locator("#amendment-changes")).to_contain_text("6")
+    amendment_url = secretary.url
+
+    for who in (w.head_a, w.head_b, w.governor):
+        page = new_page()
+        sign_in(page, who)
+        page.goto(amendment_url)
+        page.click("#open-request button:not(.danger)")
+    expect(page.locator("#amendment-state")).to_have_attribute("data-state", "adopted")
+    look(page, "amendment-adopted")
+
+    page.goto(f"/goals/{w.g_ab}")
+    expect(page.locator("#targets-version")).to_have_attribute("data-version", "2")
+    page.goto(f"/goals/{w.g_a}")
+    expect(page.locator("#targets-version")).to_have_attribute("data-version", "1")
+
+    visitor = new_page()
+    visitor.goto(f"/public/{w.slug}/2023")
+    expect(visitor.locator("#public-versions li")).to_have_count(2)
+    expect(visitor.locator("#public-versions")).to_contain_text("Законова промяна от май 2023 г.")
+    expect(visitor.locator("#pub-amended")).to_contain_text("Актуализиран на")
+    expect(visitor.locator("#goal-2")).to_contain_text("6")
+    assert visitor.problems == []
+    look(visitor, "public-amended")

@@ -35,7 +35,7 @@ class Subject:
 
 
 def test_the_three_definitions_load():
-    assert set(workflows()) == {"goal", "plan", "progress", "report_entry"}
+    assert set(workflows()) == {"goal", "plan", "progress", "report_entry", "amendment"}
     goal = workflows()["goal"]
     assert goal.initial == "planned"
     assert set(goal.states) == {"planned", "in_progress", "done", "not_done", "dropped"}
