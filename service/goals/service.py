@@ -184,10 +184,8 @@ def create_goal(*, actor: User, plan_id: int, number: int, changes: dict, now: d
             financing_currency=plan.currency,
         )
         _apply_changes(goal, changes, units)
-        if units is not None:
-            keep_unit_order(goal)
         db.session.add(goal)
-        db.session.flush()
+        keep_unit_order(goal)  # flushes
         audit.record(
             chain_id=plan.administration_id, action="goal_created", subject_type="goal", subject_id=goal.id,
             actor_id=actor.id, after={"number": number, **_goal_state(goal)}, at=now,
@@ -215,10 +213,10 @@ def update_goal(
                 raise GoalflowError("forbidden")  # nobody hands a goal over to units that are not theirs alone
         before = _goal_state(goal)
         _apply_changes(goal, changes, units)
-        if units is not None:
-            keep_unit_order(goal)
         goal.updated_at = now  # the row itself changes, so the version moves even when only the lists did
         db.session.flush()
+        if units is not None:
+            keep_unit_order(goal)
         audit.record(
             chain_id=admin_id, action="goal_edited", subject_type="goal", subject_id=goal.id,
             actor_id=actor.id, before=before, after=_goal_state(goal), at=now,

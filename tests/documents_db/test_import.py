@@ -214,3 +214,23 @@ def test_the_title_gives_the_official_name_and_the_units_keep_their_order(haskov
     assert h.admin.name == "Областна администрация Хасково"  # the short name stays for the screens
     db.session.expire_all()
     assert [u.code for u in db.session.get(Goal, plan.goals[7].id).units] == ["АКРРДС", "АПОФУС"]
+
+
+def test_a_goal_keeps_its_units_in_the_order_entered(world):
+    from service.goals import service as goals
+    from service.goals.models import Plan
+
+    w = world
+    draft = Plan(administration_id=w.admin.id, year=2024, currency="EUR", state="draft")
+    db.session.add(draft)
+    db.session.commit()
+    goal = goals.create_goal(actor=w.secretary, plan_id=draft.id, number=1,
+                             changes={"title": "Обща цел", "unit_ids": [w.b.id, w.a.id]})
+    version = goal.version
+    db.session.expire_all()
+    assert [u.code for u in db.session.get(Goal, goal.id).units] == ["АКРРДС", "АПОФУС"]
+    goals.update_goal(actor=w.secretary, goal_id=goal.id, changes={"unit_ids": [w.a.id, w.b.id]},
+                      expected_version=version)
+    db.session.expire_all()
+    edited = db.session.get(Goal, goal.id)
+    assert [u.code for u in edited.units] == ["АПОФУС", "АКРРДС"] and edited.version == version + 1
