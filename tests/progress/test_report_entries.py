@@ -145,3 +145,16 @@ def test_the_outcome_reason_and_returns(world):
     with pytest.raises(GoalflowError) as bad:
         entries.save_entry(actor=world.expert_a, goal_id=goal.id, achieved={"999999": "1"}, narrative="x")
     assert bad.value.code == "invalid_input" and "achieved.999999" in bad.value.fields
+
+
+def test_the_heads_find_the_entry_in_their_approvals_inbox(world, client):
+    from tests.web.test_pages import login
+
+    accept_quarter(world, 1, "Напредък", "1", only={(world.g_ab.id, world.a.id)})
+    entries.save_entry(actor=world.expert_a, goal_id=world.g_ab.id, achieved={}, narrative="Обновена.")
+    request = entries.request(actor=world.expert_a, goal_id=world.g_ab.id, transition="submit")
+    login(client, world.head_b, world.password)
+    inbox = client.get("/approvals")
+    assert inbox.status_code == 200 and f"/goals/{world.g_ab.id}/report-entry" in inbox.text
+    page = client.get(f"/goals/{world.g_ab.id}/report-entry")
+    assert page.status_code == 200 and f"/requests/{request.id}/approve" in page.text
