@@ -39,6 +39,10 @@ def test_import_and_export_commands(ctx, haskovo_admin, tmp_path):
     again = runner.invoke(args=["import-plan", str(out), "--administration", "haskovo", "--as", "secretary@haskovo.bg"])
     assert again.exit_code == 0 and "0 new goals, 8 updated" in again.output
     assert db.session.scalar(select(func.count()).select_from(Goal)) == 8
+    extended = tmp_path / "report.csv"
+    assert runner.invoke(args=["export-plan", "--administration", "haskovo", "--year", "2023", "--format", "csv",
+                               "--extra", "achieved", "--out", str(extended)]).exit_code == 0
+    assert "Постигнато състояние" in extended.read_text(encoding="utf-8-sig").splitlines()[0]
 
 
 def test_commands_refuse_clearly(ctx, haskovo_admin, tmp_path):
