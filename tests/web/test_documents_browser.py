@@ -148,7 +148,8 @@ def test_a_quarter_flows_into_the_report_entry_which_is_approved_compiled_signed
 
     expert = new_page()
     sign_in(expert, w.expert_a)
-    expert.goto(f"/goals/{w.g_a}/report-entry")  # ... and has drafted the goal's report entry
+    expert.goto(f"/goals/{w.g_a}")
+    expert.click("#report-entry-link a")  # ... and has drafted the goal's report entry
     expect(expert.locator("#entry-state")).to_have_attribute("data-state", "draft")
     expect(expert.locator("#narrative")).to_have_value(
         "I тримесечие (АПОФУС): Проведени са три проверки на пътни участъци.")
