@@ -16,6 +16,8 @@ command -v pg_restore >/dev/null || need+=(postgresql-client)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v redis-server >/dev/null || need+=(redis-server)
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
+# Times New Roman's metric twin: the exports' column widths are measured in it.
+dpkg -s fonts-liberation2 >/dev/null 2>&1 || need+=(fonts-liberation2)
 dpkg -s libpango-1.0-0 >/dev/null 2>&1 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 
 [ ${#need[@]} -eq 0 ] && exit 0

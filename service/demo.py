@@ -13,6 +13,7 @@ from service.org.models import Administration, Role
 
 HASKOVO_REPORT = Path(__file__).resolve().parent / "data" / "haskovo-2023-goals-report.txt"
 ADMINISTRATION = "Областна администрация Хасково"
+OFFICIAL_NAME = "Областна администрация на област Хасково"  # as the documents' titles name it
 SLUG = "haskovo"
 
 UNITS = [
@@ -42,7 +43,7 @@ def load_demo(password: str) -> Administration:
     admin = db.session.scalar(select(Administration).where(Administration.slug == SLUG))
     if admin is not None:
         return admin
-    admin = org.create_administration(name=ADMINISTRATION, slug=SLUG)
+    admin = org.create_administration(name=ADMINISTRATION, official_name=OFFICIAL_NAME, slug=SLUG)
     units = {code: org.create_unit(administration=admin, code=code, name=name, kind=kind) for code, name, kind in UNITS}
     for email, name, role, unit_code in USERS:
         org.create_user(

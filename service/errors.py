@@ -87,6 +87,21 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "Тримесечието още не е започнало.",
         "The quarter has not begun yet.",
     ),
+    "plan_not_amendable": (
+        409,
+        "Актуализира се само утвърден план, преди отчетът му да е внесен.",
+        "Only an adopted plan is amended, before its report is submitted.",
+    ),
+    "report_entry_frozen": (
+        409,
+        "Записът в годишния отчет вече не е проект: внесен е, включен в отчета или подписан.",
+        "The entry in the year's report is no longer a draft: it is submitted, compiled or signed.",
+    ),
+    "report_entry_missing": (
+        409,
+        "Целта още няма запис в годишния отчет: попълнете и запазете записа.",
+        "The goal has no entry in the year's report yet: fill it in and save it.",
+    ),
     "plan_not_draft": (
         409,
         "Целите се добавят и променят само докато планът е проект.",

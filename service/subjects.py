@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
 from service.extensions import db
-from service.goals.models import Goal, Plan
+from service.goals.models import Goal, Plan, PlanAmendment, ReportEntry
 from service.progress.models import Campaign, ProgressReport
 
 
@@ -50,6 +50,22 @@ KINDS: dict[str, SubjectKind] = {
         path=lambda r: f"/progress/{r.id}",
         describe=lambda r: {"number": r.goal.number, "title": r.goal.title},
         load_options=(joinedload(ProgressReport.campaign).joinedload(Campaign.plan),),
+    ),
+    "report_entry": SubjectKind(
+        model=ReportEntry,
+        administration_id=lambda e: e.goal.plan.administration_id,
+        unit_ids=lambda e: e.goal.unit_ids,
+        path=lambda e: f"/goals/{e.goal_id}/report-entry",
+        describe=lambda e: {"number": e.goal.number, "title": e.goal.title},
+        load_options=(joinedload(ReportEntry.goal).joinedload(Goal.plan),),
+    ),
+    "plan_amendment": SubjectKind(
+        model=PlanAmendment,
+        administration_id=lambda a: a.plan.administration_id,
+        unit_ids=lambda a: set(a.unit_ids_concerned or []),
+        path=lambda a: f"/plans/{a.plan_id}/amendments/{a.id}",
+        describe=lambda a: {"number": a.plan.year, "title": a.reason[:200]},
+        load_options=(joinedload(PlanAmendment.plan),),
     ),
 }
 

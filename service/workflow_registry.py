@@ -130,6 +130,66 @@ def stamp_report_approval(ctx: Context) -> None:
     ctx.subject.report_approved_by_id = ctx.actor.id if ctx.actor else None
 
 
+def plan_reporting(ctx: Context) -> str | None:
+    if ctx.subject.goal.plan.state != "reporting":
+        return "the year's report is not open for changes"
+    return None
+
+
+def report_entry_complete(ctx: Context) -> dict[str, str]:
+    """A report entry says what was achieved: a value for every indicator and its narrative."""
+    entry = ctx.subject
+    problems = {}
+    for indicator in entry.goal.indicators:
+        value = entry.value_for(indicator.id)
+        if value is None or not value.achieved_text.strip():
+            problems[f"achieved.{indicator.id}"] = f"the achieved value of '{indicator.name[:60]}' is required"
+    if not entry.narrative.strip():
+        problems["narrative"] = "the information on progress (column 14) is required"
+    return problems
+
+
+def compile_report_entry(ctx: Context) -> None:
+    """The entry becomes the goal's row of the report: its achieved values and column 14."""
+    entry = ctx.subject
+    for indicator in entry.goal.indicators:
+        value = entry.value_for(indicator.id)
+        if value is not None:
+            indicator.achieved, indicator.achieved_text = value.achieved, value.achieved_text
+    entry.goal.progress_note = entry.narrative
+
+
+def stamp_report_entry_signature(ctx: Context) -> None:
+    ctx.subject.signed_at = utcnow()
+    ctx.subject.signed_by_id = ctx.actor.id if ctx.actor else None
+
+
+def sign_report_entries(ctx: Context) -> None:
+    """The governor's approval of the report signs every entry compiled into it."""
+    from service.goals import report
+
+    report.sign_compiled_entries(ctx.subject, ctx.actor)
+
+
+def update_report_entry(ctx: Context) -> None:
+    """An accepted quarterly report updates the draft of its goal's report entry."""
+    from service.goals import report
+
+    report.take_quarterly_report(ctx.subject, ctx.actor)
+
+
+def amended_plan_in_force(ctx: Context) -> str | None:
+    if ctx.subject.plan.state not in PLAN_IN_FORCE:
+        return "only an adopted plan, before its report is submitted, is amended"
+    return None
+
+
+def apply_plan_amendment(ctx: Context) -> None:
+    from service.goals import amendments
+
+    amendments.apply(ctx.subject, ctx.actor)
+
+
 REGISTRY = Registry(
     guards={
         "plan_in_force": plan_in_force,
@@ -138,13 +198,23 @@ REGISTRY = Registry(
         "no_open_goal_requests": no_open_goal_requests,
         "campaign_open": campaign_open,
         "report_signed": report_signed,
+        "plan_reporting": plan_reporting,
+        "amended_plan_in_force": amended_plan_in_force,
     },
-    requirements={"achieved_values": achieved_values, "progress_values": progress_values},
+    requirements={
+        "achieved_values": achieved_values, "progress_values": progress_values,
+        "report_entry_complete": report_entry_complete,
+    },
     actions={
         "record_achieved_values": record_achieved_values,
         "record_progress": record_progress,
         "stamp_plan_approval": stamp_plan_approval,
         "stamp_report_approval": stamp_report_approval,
+        "compile_report_entry": compile_report_entry,
+        "stamp_report_entry_signature": stamp_report_entry_signature,
+        "sign_report_entries": sign_report_entries,
+        "update_report_entry": update_report_entry,
+        "apply_plan_amendment": apply_plan_amendment,
     },
 )
 

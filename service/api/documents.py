@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 
 from service.api import schemas as s
 from service.api.common import ID, actor, authenticate
+from service.documents.columns import EXTRA_COLUMNS
 from service.errors import GoalflowError
 from service.goals import documents
 from service.goals.documents import FORMATS, KINDS, LANGS, GoalOutcome, ImportResult
@@ -55,6 +56,10 @@ class ExportArgs(s.Strict):
         metadata={"description": "The plan or the year's report; default: the report once reporting has opened"},
     )
     lang = fields.String(load_default="bg", validate=validate.OneOf(LANGS))
+    extra = fields.List(
+        fields.String(validate=validate.OneOf(sorted(EXTRA_COLUMNS))), load_default=list,
+        metadata={"description": "Columns beyond the official form's 14, e.g. `achieved` (the achieved values)"},
+    )
 
 
 class ImportedIndicatorSchema(s.IndicatorSchema):
@@ -156,7 +161,9 @@ def import_plan(args: dict, files: dict):
 }})
 def export_plan(args: dict, plan_id: int):
     """The plan ("Цели на ... за YYYY г.") or its report ("Отчет за изпълнението на целите ...") as a file."""
-    export = documents.export_plan(actor(), plan_id, fmt=args["format"], kind=args.get("kind"), lang=args["lang"])
+    export = documents.export_plan(
+        actor(), plan_id, fmt=args["format"], kind=args.get("kind"), lang=args["lang"], extra_columns=args["extra"]
+    )
     response = Response(export.data, mimetype=export.mimetype)
     if export.mimetype.startswith("text/"):
         response.charset = "utf-8"

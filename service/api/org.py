@@ -38,7 +38,9 @@ def list_administrations(args: dict):
 @bp.response(201, s.AdministrationSchema)
 def create_administration(body: dict):
     """Add an administration (the installation's administrator only)."""
-    return org.create_administration(name=body["name"], slug=body.get("slug"), actor=actor())
+    return org.create_administration(
+        name=body["name"], official_name=body.get("official_name", ""), slug=body.get("slug"), actor=actor()
+    )
 
 
 @bp.get(f"/administrations/<{ID}:administration_id>")
@@ -51,7 +53,10 @@ def get_administration(administration_id: int):
 @bp.arguments(s.AdministrationUpdateSchema)
 @bp.response(200, s.AdministrationSchema)
 def rename_administration(body: dict, administration_id: int):
-    return org.rename_administration(actor=actor(), administration_id=administration_id, name=body["name"])
+    return org.rename_administration(
+        actor=actor(), administration_id=administration_id, name=body.get("name"),
+        official_name=body.get("official_name"),
+    )
 
 
 # -- units ----------------------------------------------------------------------------------

@@ -113,17 +113,20 @@ class UserRefSchema(ma.Schema):
 class AdministrationSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()
+    official_name = fields.String()
     slug = fields.String()
     created_at = fields.DateTime()
 
 
 class AdministrationCreateSchema(Strict):
     name = text(300, required=True)
+    official_name = text(300)
     slug = fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,79}$"))
 
 
 class AdministrationUpdateSchema(Strict):
-    name = text(300, required=True)
+    name = text(300)
+    official_name = text(300)
 
 
 class UnitSchema(ma.Schema):

@@ -36,6 +36,9 @@ OFFICIAL_ORDER: Final[tuple[str, ...]] = (
     STATUS, PROGRESS,
 )  # fmt: skip
 REPORT_ONLY: Final[frozenset[str]] = frozenset({ACHIEVED, STATUS, PROGRESS})
+# The official form has 14 columns; these are in the model and the importers but are printed
+# only when an export asks for them (the achieved values are told in the progress column).
+EXTRA_COLUMNS: Final[frozenset[str]] = frozenset({ACHIEVED})
 
 # Headings that span several columns; their columns are told apart by a second header row
 # or, failing that, by position within the group.

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection
 
 from .model import Lang, PlanDocument
 from .rendering import as_text, columns_for, goal_values
 from .values import protect_formula
 
 
-def export_csv(document: PlanDocument, *, lang: Lang = "bg", delimiter: str = ";") -> bytes:
+def export_csv(
+    document: PlanDocument, *, lang: Lang = "bg", delimiter: str = ";", extra_columns: Collection[str] = ()
+) -> bytes:
     """ ";" by default: the list separator of Excel in Bulgarian, and amounts written with a
     decimal comma then need no quoting."""
-    columns = columns_for(document, lang)
+    columns = columns_for(document, lang, extra_columns)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow([column.full_heading for column in columns])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Collection
 from copy import deepcopy
 from typing import Final
 
@@ -22,30 +23,48 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from lxml.etree import SubElement
 
+from .layout import FONT_NAME
 from .model import Lang, PlanDocument
-from .preamble import approval_lines, document_title
-from .rendering import PAGE_WORDS, Column, as_text, columns_for, goal_values, group_spans
+from .preamble import amendment_line, approval_lines, document_title
+from .rendering import (
+    PAGE_WORDS,
+    Column,
+    as_text,
+    columns_for,
+    fit_table,
+    goal_values,
+    group_spans,
+    table_texts,
+)
 
 _PAGE_WIDTH: Final = Mm(297)
 _PAGE_HEIGHT: Final = Mm(210)
-_MARGIN: Final = Mm(12)
-_FONT: Final = "Times New Roman"
-_TABLE_FONT_SIZE: Final = Pt(8)
+_MARGIN: Final = Mm(10)
+_CELL_MARGIN: Final = Mm(1)  # left and right inside each cell
+_APPROVAL_WIDTH: Final = Mm(75)
+_FONT: Final = FONT_NAME
+_LANGUAGES: Final[dict[str, str]] = {"bg": "bg-BG", "en": "en-GB"}
 
 
-def export_docx(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
-    """A4 landscape; approval block, title, the table with a two-row header repeated on every
-    page, and page numbers in the footer."""
+def export_docx(document: PlanDocument, *, lang: Lang = "bg", extra_columns: Collection[str] = ()) -> bytes:
+    """A4 landscape in the document's language, hyphenated; the approval block at the top
+    right, the title, the table with its two-row header repeated on every page, and page
+    numbers in the footer. Column widths and the font size are chosen so that no column is
+    narrower than its longest word."""
     word = Document()
     section = word.sections[0]
     _landscape_a4(section)
     word.styles["Normal"].font.name = _FONT
     word.styles["Normal"].font.size = Pt(10)
+    _language_and_hyphenation(word, _LANGUAGES[lang])
     _approval_block(word, document, lang)
     title = word.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     title.add_run(document_title(document, lang)).bold = True
-    _goals_table(word, document, lang)
+    if amended := amendment_line(document, lang):
+        line = word.add_paragraph(amended)
+        line.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _goals_table(word, document, lang, columns_for(document, lang, extra_columns))
     _page_numbers(section, lang)
     buffer = io.BytesIO()
     word.save(buffer)
@@ -59,22 +78,52 @@ def _landscape_a4(section: Section) -> None:
     section.top_margin = section.bottom_margin = _MARGIN
 
 
+def _language_and_hyphenation(word: WordDocument, language: str) -> None:
+    """The language of every run (Word spell-checks and hyphenates by it) and automatic
+    hyphenation for the whole document."""
+    defaults = word.styles.element.find(qn("w:docDefaults"))
+    run_defaults = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    marker = run_defaults.find(qn("w:lang"))
+    if marker is None:
+        marker = SubElement(run_defaults, qn("w:lang"))
+    for attribute in ("w:val", "w:eastAsia", "w:bidi"):
+        marker.set(qn(attribute), language)
+    settings = word.settings.element
+    hyphenation = settings.find(qn("w:autoHyphenation"))
+    if hyphenation is None:
+        hyphenation = OxmlElement("w:autoHyphenation")
+        # The schema wants it before w:characterSpacingControl and what follows; the default
+        # template has w:defaultTabStop, after which it may stand.
+        anchor = settings.find(qn("w:defaultTabStop"))
+        if anchor is not None:
+            anchor.addnext(hyphenation)
+        else:
+            settings.insert(0, hyphenation)
+    hyphenation.set(qn("w:val"), "true")
+
+
 def _approval_block(word: WordDocument, document: PlanDocument, lang: Lang) -> None:
+    """At the top right, its lines aligned on their left edge as a signature block is."""
+    indent = _PAGE_WIDTH - 2 * _MARGIN - _APPROVAL_WIDTH
     for text, bold in approval_lines(document, lang):
         paragraph = word.add_paragraph()
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        paragraph.paragraph_format.left_indent = Emu(indent)
         paragraph.paragraph_format.space_after = Pt(0)
         paragraph.add_run(text).bold = bold
 
 
-def _goals_table(word: WordDocument, document: PlanDocument, lang: Lang) -> None:
-    columns = columns_for(document, lang)
+def _goals_table(word: WordDocument, document: PlanDocument, lang: Lang, columns: list[Column]) -> None:
+    usable = (_PAGE_WIDTH - 2 * _MARGIN) / 12700  # points
+    fit = fit_table(columns, table_texts(document, columns, lang), usable, padding=2 * _CELL_MARGIN / 12700)
+    size = Pt(fit.size)
     table = word.add_table(rows=2, cols=len(columns))
     table.style = "Table Grid"
     table.autofit = False
-    _header(table, columns)
-    template = _empty_row(table)
-    _column_widths(table, columns)  # the header rows and the template, which every data row copies
+    _cell_margins(table)
+    _header(table, columns, size)
+    template = _empty_row(table, size)
+    # The header rows and the template, which every data row copies.
+    _column_widths(table, [Emu(int(width * 12700)) for width in fit.widths])
     tbl = table._tbl
     tbl.remove(template)
     for goal in document.goals:
@@ -86,11 +135,25 @@ def _goals_table(word: WordDocument, document: PlanDocument, lang: Lang) -> None
             _append_text(run, as_text(value, column.field))
 
 
-def _empty_row(table: Table) -> CT_Row:
+def _cell_margins(table: Table) -> None:
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        margin = SubElement(margins, qn(f"w:{side}"))
+        margin.set(qn("w:w"), str(round(_CELL_MARGIN / 635)))  # twentieths of a point
+        margin.set(qn("w:type"), "dxa")
+    properties = table._tbl.tblPr
+    look = properties.find(qn("w:tblLook"))  # the schema's order: the margins come before it
+    if look is not None:
+        look.addprevious(margins)
+    else:
+        properties.append(margins)
+
+
+def _empty_row(table: Table, size: Pt) -> CT_Row:
     """A data row with one empty run in the table's font size per cell (still in the table)."""
     row = table.add_row()
     for cell in row.cells:
-        cell.paragraphs[0].add_run("").font.size = _TABLE_FONT_SIZE
+        cell.paragraphs[0].add_run("").font.size = size
     return row._tr
 
 
@@ -117,18 +180,18 @@ def _append_text(run: BaseOxmlElement, text: str) -> None:
                 element.set(_SPACE, "preserve")
 
 
-def _header(table: Table, columns: list[Column]) -> None:
+def _header(table: Table, columns: list[Column], size: Pt) -> None:
     """Grouped columns share a merged heading above their own; the others span both rows."""
     grouped = set()
     for first, last in group_spans(columns):
         merged = table.cell(0, first).merge(table.cell(0, last))
-        _write(merged, columns[first].group_heading, bold=True)
+        _write(merged, columns[first].group_heading, size)
         grouped.update(range(first, last + 1))
     for index, column in enumerate(columns):
         if index in grouped:
-            _write(table.cell(1, index), column.heading, bold=True)
+            _write(table.cell(1, index), column.heading, size)
         else:
-            _write(table.cell(0, index).merge(table.cell(1, index)), column.heading, bold=True)
+            _write(table.cell(0, index).merge(table.cell(1, index)), column.heading, size)
     for row in table.rows[:2]:
         row_properties = row._tr.get_or_add_trPr()
         for tag in ("w:tblHeader", "w:cantSplit"):  # repeat on each page, never split
@@ -137,21 +200,18 @@ def _header(table: Table, columns: list[Column]) -> None:
             row_properties.append(element)
 
 
-def _write(cell: _Cell, text: str, *, bold: bool = False) -> None:
+def _write(cell: _Cell, text: str, size: Pt) -> None:
+    """A heading: bold, centred."""
     cell.text = ""
     paragraph = cell.paragraphs[0]
-    if bold:
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
     run = paragraph.add_run(text)  # "\n" becomes a line break
-    run.bold = bold
-    run.font.size = _TABLE_FONT_SIZE
+    run.bold = True
+    run.font.size = size
 
 
-def _column_widths(table: Table, columns: list[Column]) -> None:
-    usable = _PAGE_WIDTH - 2 * _MARGIN
-    total = sum(column.weight for column in columns)
-    widths = [Emu(int(usable * column.weight / total)) for column in columns]
+def _column_widths(table: Table, widths: list[Emu]) -> None:
     for index, width in enumerate(widths):
         table.columns[index].width = width
     for row in table.rows:  # a merged cell is as wide as the columns it spans

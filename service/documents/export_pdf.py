@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Collection
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from html import escape
@@ -10,27 +11,38 @@ from typing import Final
 
 from .columns import FINANCING_AMOUNT
 from .model import Lang, PlanDocument
-from .preamble import approval_lines, document_title
-from .rendering import PAGE_WORDS, Column, as_text, columns_for, goal_values, group_spans
+from .preamble import amendment_line, approval_lines, document_title
+from .rendering import (
+    PAGE_WORDS,
+    Column,
+    as_text,
+    columns_for,
+    fit_table,
+    goal_values,
+    group_spans,
+    table_texts,
+)
 
-# DejaVu Sans has Cyrillic and is installed with fontconfig almost everywhere.
+# Times New Roman as in the Word export (fontconfig gives the metric-compatible Liberation
+# Serif where it is missing), so that the same column widths hold.
 _CSS: Final = """
 @page {
   size: A4 landscape;
   margin: 12mm 10mm 14mm 10mm;
   @bottom-center {
     content: "%(page)s " counter(page) " %(of)s " counter(pages);
-    font: 8pt "DejaVu Sans", sans-serif;
+    font: 8pt "Times New Roman", "Liberation Serif", serif;
   }
 }
-body { font-family: "DejaVu Sans", sans-serif; font-size: 6.5pt; }
-.approval { width: 60mm; margin-left: auto; font-size: 8pt; }
+body { font-family: "Times New Roman", "Liberation Serif", serif; font-size: %(size)spt; }
+.approval { width: 70mm; margin-left: auto; font-size: 10pt; }
 .approval p { margin: 0; }
 .approval .strong { font-weight: bold; }
 h1 { text-align: center; font-size: 11pt; margin: 4mm 0; }
+.amended { text-align: center; font-size: 9pt; margin: -2mm 0 3mm; }
 table { width: 100%%; border-collapse: collapse; table-layout: fixed; }
 thead { display: table-header-group; }
-th, td { border: 0.5pt solid #000; padding: 1.5pt 2pt; vertical-align: top;
+th, td { border: 0.5pt solid #000; padding: 1.5pt %(padding)spt; vertical-align: top;
          overflow-wrap: break-word; hyphens: auto; }
 th { background: #e8e8e8; text-align: center; vertical-align: middle; }
 /* An amount never breaks inside the number ("146 305,48" stays on one line). */
@@ -38,7 +50,12 @@ td.amount { white-space: nowrap; overflow-wrap: normal; hyphens: manual; text-al
 """
 
 
-def export_pdf(document: PlanDocument, *, lang: Lang = "bg", pdf_variant: str | None = None) -> bytes:
+_USABLE_WIDTH: Final = (297 - 20) / 25.4 * 72  # points between the page's side margins
+_PADDING: Final = 2.0  # points on each side of a cell's text
+
+
+def export_pdf(document: PlanDocument, *, lang: Lang = "bg", extra_columns: Collection[str] = (),
+               pdf_variant: str | None = None) -> bytes:
     """A4 landscape, table header repeated on every page, "Страница N от M" at the foot.
 
     Laid out in a short-lived child process: WeasyPrint's layout of a large plan takes hundreds
@@ -47,7 +64,7 @@ def export_pdf(document: PlanDocument, *, lang: Lang = "bg", pdf_variant: str | 
     daemonic pool process) lays it out itself.
 
     `pdf_variant`: WeasyPrint's, e.g. "pdf/a-3b" for the copy that is signed and archived."""
-    html = _html(document, lang)
+    html = _html(document, lang, columns_for(document, lang, extra_columns))
     args = (html,) if pdf_variant is None else (html, pdf_variant)
     if _may_not_fork():
         return _layout(*args)
@@ -90,31 +107,32 @@ def _layout(html: str, pdf_variant: str | None = None) -> bytes:
     return HTML(string=html, url_fetcher=fetcher).write_pdf(pdf_variant=pdf_variant)
 
 
-def _html(document: PlanDocument, lang: Lang) -> str:
+def _html(document: PlanDocument, lang: Lang, columns: list[Column]) -> str:
     page, of = PAGE_WORDS[lang]
-    columns = columns_for(document, lang)
+    # Less the borders' half points, so that the widths add up to the table's.
+    fit = fit_table(
+        columns, table_texts(document, columns, lang), _USABLE_WIDTH - len(columns), padding=2 * _PADDING + 1
+    )
     approval = "".join(
         f'<p class="{"strong" if bold else ""}">{escape(line)}</p>'
         for line, bold in approval_lines(document, lang)
     )
+    amended = amendment_line(document, lang)
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{escape(document_title(document, lang))}</title>"
-        f"<style>{_CSS % {'page': page, 'of': of}}</style></head><body>"
+        f"<style>{_CSS % {'page': page, 'of': of, 'size': fit.size, 'padding': _PADDING}}</style></head><body>"
         f'<div class="approval">{approval}</div>'
         f"<h1>{escape(document_title(document, lang))}</h1>"
-        f"<table>{_colgroup(columns)}{_thead(columns)}{_tbody(document, columns, lang)}</table>"
+        f"{f'<p class=amended>{escape(amended)}</p>' if amended else ''}"
+        f"<table>{_colgroup(fit.widths)}{_thead(columns)}{_tbody(document, columns, lang)}</table>"
         "</body></html>"
     )
 
 
-def _colgroup(columns: list[Column]) -> str:
-    total = sum(column.weight for column in columns)
-    return (
-        "<colgroup>"
-        + "".join(f'<col style="width:{100 * c.weight / total:.2f}%">' for c in columns)
-        + "</colgroup>"
-    )
+def _colgroup(widths: list[float]) -> str:
+    total = sum(widths)
+    return "<colgroup>" + "".join(f'<col style="width:{100 * w / total:.2f}%">' for w in widths) + "</colgroup>"
 
 
 def _thead(columns: list[Column]) -> str:

@@ -13,15 +13,18 @@ from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .columns import FINANCING_AMOUNT
+from .layout import FONT_NAME, text_width, wrapped_lines
 from .model import Lang, PlanDocument
-from .preamble import approval_lines, document_title
-from .rendering import Column, columns_for, goal_values, group_spans
+from .preamble import amendment_line, approval_lines, document_title
+from .rendering import Column, TableFit, columns_for, fit_table, goal_values, group_spans, table_texts
 
-_HEADER_ROW: Final = 4  # title, approval, a blank row, then the two header rows
-_CHARS_PER_WEIGHT: Final = 12
+_APPROVAL_ROWS: Final = 4  # the approval block at the top right, one line a row
+_TITLE_ROW: Final = _APPROVAL_ROWS + 2
+_HEADER_ROW: Final = _TITLE_ROW + 2  # then the two header rows
 _AMOUNT_FORMAT: Final = "#,##0.00"
 _THIN: Final = Side(style="thin")
 _BORDER: Final = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -34,58 +37,144 @@ _SHEET_TITLES: Final[dict[tuple[str, str], str]] = {
     ("en", "plan"): "Goals",
     ("en", "report"): "Report",
 }
+# The printable width of A4 landscape with the sheet's margins, in points: the columns are
+# sized for it, and the page setup fits them to it.
+_MARGIN_INCHES: Final = 0.4
+_USABLE_WIDTH: Final = (297 / 25.4 - 2 * _MARGIN_INCHES) * 72
+_CELL_PADDING: Final = 8.0  # points, both sides together, that a spreadsheet keeps in a cell, and a margin
+_LINE_HEIGHT: Final = 1.2  # of the font size
+_DEFAULT_FONT_SIZE: Final = 11
 
 
-def export_xlsx(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
-    """Title and approval above a two-row header; header frozen, auto filter, wrapped text."""
+def export_xlsx(document: PlanDocument, *, lang: Lang = "bg", extra_columns: Collection[str] = ()) -> bytes:
+    """Approval block at the top right, the title, a two-row header; wrapped text in rows as
+    high as their text, A4 landscape fitted to the page width, the header rows printed on
+    every page and frozen on screen with the number and title columns."""
     workbook = Workbook()
+    _default_font(workbook)
     sheet = workbook.active
     sheet.title = _SHEET_TITLES[(lang, document.kind)]
-    columns = columns_for(document, lang)
-    last_column = get_column_letter(len(columns))
+    columns = columns_for(document, lang, extra_columns)
+    texts = table_texts(document, columns, lang)
+    fit = fit_table(columns, texts, _USABLE_WIDTH, padding=_CELL_PADDING)
+    font = Font(name=FONT_NAME, size=fit.size)
     amount_columns = {i for i, column in enumerate(columns) if column.field == FINANCING_AMOUNT}
 
-    sheet.append([document_title(document, lang)])
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet.merge_cells(f"A1:{last_column}1")
-    approve, *rest = (line for line, _ in approval_lines(document, lang))
-    sheet.append([f"{approve} {', '.join(rest)}"])
-    _header(sheet, columns)
+    _approval(sheet, document, lang, len(columns))
+    title = sheet.cell(row=_TITLE_ROW, column=1, value=document_title(document, lang))
+    title.font = Font(name=FONT_NAME, bold=True, size=12)
+    title.alignment = Alignment(horizontal="center", wrap_text=True)
+    sheet.merge_cells(start_row=_TITLE_ROW, start_column=1, end_row=_TITLE_ROW, end_column=len(columns))
+    if amended := amendment_line(document, lang):
+        line = sheet.cell(row=_TITLE_ROW + 1, column=1, value=amended)
+        line.font = Font(name=FONT_NAME, size=10)
+        line.alignment = Alignment(horizontal="center")
+        sheet.merge_cells(start_row=_TITLE_ROW + 1, start_column=1, end_row=_TITLE_ROW + 1, end_column=len(columns))
+    _header(sheet, columns, Font(name=FONT_NAME, bold=True, size=fit.size))
+    _header_heights(sheet, columns, fit)
     first_data_row = _HEADER_ROW + 2
-    styles = DataStyles()
+    styles = DataStyles(font)
     numbers = range(1, len(columns) + 1)
-    for row, goal in enumerate(document.goals, start=first_data_row):
-        sheet.append(goal_values(goal, columns, lang))
+    for row, (goal, row_texts) in enumerate(zip(document.goals, texts, strict=True), start=first_data_row):
+        for column, value in enumerate(goal_values(goal, columns, lang), start=1):
+            sheet.cell(row=row, column=column, value=value)
         # The row's cells by address: sheet[sheet.max_row] scans every cell, once per goal.
         style_data_row(tuple(sheet.cell(row=row, column=c) for c in numbers), amount_columns, styles)
+        sheet.row_dimensions[row].height = _height(row_texts, fit.widths, fit.size)
 
+    last_column = get_column_letter(len(columns))
     sheet.freeze_panes = f"C{first_data_row}"  # header rows, number and title stay in view
     sheet.auto_filter.ref = f"A{_HEADER_ROW + 1}:{last_column}{max(sheet.max_row, first_data_row)}"
     _page_setup(sheet)
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.weight * _CHARS_PER_WEIGHT
+    for index, width in enumerate(fit.widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = _characters(width)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def write_header_cell(cell: Cell, text: str) -> None:
+def _approval(sheet: Worksheet, document: PlanDocument, lang: Lang, width: int) -> None:
+    """One line a row over the last three columns (the last two of a narrow table)."""
+    first = max(1, width - 2)
+    for row, (line, bold) in enumerate(approval_lines(document, lang), start=1):
+        cell = sheet.cell(row=row, column=first, value=line)
+        cell.font = Font(name=FONT_NAME, bold=bold, size=10)
+        cell.alignment = Alignment(horizontal="left", vertical="top")
+        if width > first:
+            sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=width)
+
+
+def _default_font(workbook: Workbook) -> None:
+    """Times New Roman 11 as the workbook's default font. Column widths count characters of
+    the default font, so the widths hold only where it is installed: Times New Roman or its
+    metric twin Liberation Serif, not Calibri, which LibreOffice on a server often lacks."""
+    font = Font(name=FONT_NAME, size=_DEFAULT_FONT_SIZE, family=1)
+    workbook._fonts = IndexedList([font])  # openpyxl has no public setter for the default font
+    workbook._named_styles["Normal"].font = font
+
+
+def _characters(points: float) -> float:
+    """A width in points as a spreadsheet column width: characters of the default font (its
+    widest digit in whole pixels, and 5 pixels of padding, at 96 pixels an inch)."""
+    digit = round(text_width("0", _DEFAULT_FONT_SIZE) * 96 / 72)
+    return round((points * 96 / 72 - 5) / digit, 2)
+
+
+def _height(texts: list[str], widths: list[float], size: float) -> float:
+    lines = max(
+        (wrapped_lines(text, width - _CELL_PADDING, size) for text, width in zip(texts, widths, strict=True)),
+        default=1,
+    )
+    return round(lines * size * _LINE_HEIGHT + 4, 1)
+
+
+def _header_heights(sheet: Worksheet, columns: list[Column], fit: TableFit) -> None:
+    """The group headings' row as high as their text over the columns they span; the second
+    row as high as the headings under them, or what the two-row headings still need."""
+    spans = group_spans(columns)
+    top_lines = [
+        wrapped_lines(columns[first].group_heading, sum(fit.widths[first : last + 1]) - _CELL_PADDING, fit.size, bold=True)
+        for first, last in spans
+    ]
+    top = max(top_lines, default=1)
+    sub = max(
+        (
+            wrapped_lines(column.heading, width - _CELL_PADDING, fit.size, bold=True)
+            for column, width in zip(columns, fit.widths, strict=True)
+            if column.group
+        ),
+        default=1,
+    )
+    whole = max(
+        (
+            wrapped_lines(column.heading, width - _CELL_PADDING, fit.size, bold=True)
+            for column, width in zip(columns, fit.widths, strict=True)
+            if not column.group
+        ),
+        default=1,
+    )
+    sub = max(sub, whole - top)
+    sheet.row_dimensions[_HEADER_ROW].height = round(top * fit.size * _LINE_HEIGHT + 4, 1)
+    sheet.row_dimensions[_HEADER_ROW + 1].height = round(sub * fit.size * _LINE_HEIGHT + 4, 1)
+
+
+def write_header_cell(cell: Cell, text: str, font: Font | None = None) -> None:
     cell.value = text
-    cell.font = Font(bold=True)
+    cell.font = font or Font(bold=True)
     cell.fill = _HEADER_FILL
     cell.alignment = _WRAP_CENTER
     cell.border = _BORDER
 
 
-def _header(sheet: Worksheet, columns: list[Column]) -> None:
+def _header(sheet: Worksheet, columns: list[Column], font: Font) -> None:
     """Group headings merged across their columns; other headings merged over both rows."""
     top, sub = _HEADER_ROW, _HEADER_ROW + 1
     for index, column in enumerate(columns, start=1):
         grouped = column.group is not None
         write_header_cell(
-            sheet.cell(row=top, column=index), column.group_heading if grouped else column.heading
+            sheet.cell(row=top, column=index), column.group_heading if grouped else column.heading, font
         )
-        write_header_cell(sheet.cell(row=sub, column=index), column.heading if grouped else "")
+        write_header_cell(sheet.cell(row=sub, column=index), column.heading if grouped else "", font)
     for first, last in group_spans(columns):
         sheet.merge_cells(start_row=top, start_column=first + 1, end_row=top, end_column=last + 1)
     for index, column in enumerate(columns, start=1):
@@ -99,8 +188,9 @@ class DataStyles:
     looks its style object up by hash in the workbook, which cost half of a 1,000-goal export.
     For cells that have no style of their own yet."""
 
-    def __init__(self) -> None:
+    def __init__(self, font: Font | None = None) -> None:
         self._made: dict[bool, StyleArray] = {}
+        self._font = font
 
     def apply(self, cell: Cell, amount: bool) -> None:
         made = self._made.get(amount)
@@ -109,6 +199,8 @@ class DataStyles:
             return
         cell.alignment = _WRAP_TOP
         cell.border = _BORDER
+        if self._font is not None:
+            cell.font = self._font
         if amount:
             cell.number_format = _AMOUNT_FORMAT
         self._made[amount] = copy(cell._style)
@@ -128,6 +220,8 @@ def style_data_row(
 
 
 def _page_setup(sheet: Worksheet) -> None:
+    sheet.page_margins.left = sheet.page_margins.right = _MARGIN_INCHES
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.5
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1

@@ -114,5 +114,6 @@ class PlanDocument:
     currency: str = "BGN"
     governor_name: str = ""
     approved_on: date | None = None
+    amended_on: date | None = None  # an amended plan's latest version ("актуализиран на …")
     goals: list[Goal] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

@@ -24,6 +24,7 @@ _ADMINISTRATION_LINE_RE = re.compile(
     r"\b((?:областна администрация|regional administration)\b.*?)(?:\s+(?:за|for)\s+20\d\d\b.*)?$",
     re.IGNORECASE,
 )
+_AMENDED_RE = re.compile(r"(?:актуализиран|amended)\s+(?:на|on)\s+\d{1,2}\.\d{1,2}\.\d{4}", re.IGNORECASE)
 _APPROVE_RE = re.compile(r"УТВЪРЖДАВАМ|APPROVED", re.IGNORECASE)
 _GOVERNOR_RE = re.compile(r"ОБЛАСТЕН\s+УПРАВИТЕЛ|REGIONAL\s+GOVERNOR", re.IGNORECASE)
 _DATE_RE = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b")
@@ -43,6 +44,7 @@ class Preamble:
     administration: str
     governor_name: str
     approved_on: date | None
+    amended_on: date | None = None
 
 
 def read_preamble(lines: Sequence[str], header_cells: Sequence[str] = ()) -> Preamble:
@@ -52,7 +54,9 @@ def read_preamble(lines: Sequence[str], header_cells: Sequence[str] = ()) -> Pre
     kind: Kind | None = "report" if _REPORT_RE.search(text) else "plan" if _PLAN_RE.search(text) else None
     year = _find_year(text) or _find_year("\n".join(header_cells))
     governor_name, approved_on = _read_approval(text)
-    return Preamble(kind, year, _find_administration(text), governor_name, approved_on)
+    amended = _AMENDED_RE.search(text)
+    amended_on = _find_date(amended[0]) if amended else None
+    return Preamble(kind, year, _find_administration(text), governor_name, approved_on, amended_on)
 
 
 def _find_year(text: str) -> int | None:
@@ -120,6 +124,16 @@ def document_title(document: PlanDocument, lang: Lang = "bg") -> str:
     name = document.administration.strip()
     title = named.format(name=name) if name else unnamed
     return title + (_YEAR_SUFFIX[lang].format(year=document.year) if document.year else "")
+
+
+_AMENDED_WORDS: Final[dict[str, str]] = {"bg": "Актуализиран на {day}", "en": "Amended on {day}"}
+
+
+def amendment_line(document: PlanDocument, lang: Lang = "bg") -> str:
+    """Under the title of an amended plan (and of its report): "Актуализиран на 15.06.2023 г."."""
+    if document.amended_on is None:
+        return ""
+    return _AMENDED_WORDS[lang].format(day=format_date(document.amended_on, lang))
 
 
 def format_date(value: date, lang: Lang = "bg") -> str:

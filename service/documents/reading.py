@@ -77,6 +77,7 @@ def build_document(table: RawTable) -> PlanDocument:
         currency=_currency(layout, preamble.year),
         governor_name=preamble.governor_name,
         approved_on=preamble.approved_on,
+        amended_on=preamble.amended_on,
         goals=[
             build_goal(position, row, layout, kind, ragged=table.ragged)
             for position, row in enumerate(body, start=1)

@@ -3,15 +3,17 @@ goal's cell values. Headings are worded so that the importers recognise them aga
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
+from . import layout
 from .columns import (
     ACHIEVED,
     ACTIVITIES,
     BASELINE,
+    EXTRA_COLUMNS,
     FINANCING_AMOUNT,
     FINANCING_SOURCE,
     GROUPS,
@@ -99,9 +101,12 @@ class Column:
         return f"{self.group_heading} – {self.heading}" if self.group else self.heading
 
 
-def columns_for(document: PlanDocument, lang: Lang = "bg") -> list[Column]:
-    """The official columns in the official order; status, progress and the achieved value
-    belong to a report only."""
+def columns_for(document: PlanDocument, lang: Lang = "bg", extra_columns: Collection[str] = ()) -> list[Column]:
+    """The 14 official columns in the official order (status and progress belong to a report
+    only), and the extra columns asked for (the achieved value) in their place."""
+    unknown = set(extra_columns) - EXTRA_COLUMNS
+    if unknown:
+        raise ValueError(f"not an extra column: {', '.join(sorted(unknown))}")
     language = 0 if lang == "bg" else 1
     year = ""
     if document.year:
@@ -110,6 +115,8 @@ def columns_for(document: PlanDocument, lang: Lang = "bg") -> list[Column]:
     columns = []
     for field in OFFICIAL_ORDER:
         if field in REPORT_ONLY and document.kind != "report":
+            continue
+        if field in EXTRA_COLUMNS and field not in extra_columns:
             continue
         group = next((key for key, members in GROUPS.items() if field in members), None)
         columns.append(
@@ -159,10 +166,22 @@ _VALUES: Final[dict[str, Callable[[Goal, Lang], Value]]] = {
     FINANCING_AMOUNT: _financing,
     FINANCING_SOURCE: lambda goal, _: goal.financing_source,
     ACTIVITIES: lambda goal, _: "\n".join(goal.activities),
-    UNITS: lambda goal, lang: "\n".join(unit_label(unit, lang) for unit in goal.units),
+    UNITS: lambda goal, lang: units_text(goal.units, lang),
     STATUS: lambda goal, lang: goal.status_wording or state_label(goal.state, lang),
     PROGRESS: lambda goal, _: goal.progress_note,
 }
+
+
+_AND: Final[dict[str, str]] = {"bg": " и ", "en": " and "}
+
+
+def units_text(units: list[str], lang: Lang = "bg") -> str:
+    """The units in the order entered, as the form writes them: "Дирекция АКРРДС и Дирекция
+    АПОФУС"; split_units reads them back."""
+    labels = [unit_label(unit, lang) for unit in units]
+    if len(labels) < 2:
+        return "".join(labels)
+    return ", ".join(labels[:-1]) + _AND[lang] + labels[-1]
 
 
 def _indicator_value(indicators: list[Indicator], field: str) -> Value:
@@ -189,3 +208,48 @@ def as_text(value: Value, field: str, *, for_reading: bool = True) -> str:
             return format_amount(value)
         return format_number(value)
     return str(value)
+
+
+@dataclass(frozen=True)
+class TableFit:
+    """A table's font size and column widths (points) for a given page width."""
+
+    size: float
+    widths: list[float]
+
+
+_FONT_SIZES: Final = (8.0, 7.5, 7.0, 6.5, 6.0)
+_SPARE: Final = 1.06
+
+
+def fit_table(
+    columns: list[Column], rows: list[list[str]], usable: float, *, padding: float, sizes: tuple[float, ...] = _FONT_SIZES
+) -> TableFit:
+    """The largest of `sizes` at which every column is at least as wide as its longest word
+    (headings in bold), the spare room shared by the columns' weights. Failing that, the
+    smallest size with widths by weight alone (the longest words then hyphenate)."""
+    weights = [column.weight for column in columns]
+    for size in sizes:
+        # A word is measured with a little room to spare: renderers' kerning and rounding differ.
+        minimums = [
+            max(
+                layout.longest_word([column.heading], size, bold=True),
+                layout.longest_word([row[index] for row in rows], size),
+            )
+            * _SPARE
+            + padding
+            for index, column in enumerate(columns)
+        ]
+        widths = layout.column_widths(minimums, weights, usable)
+        if widths is not None:
+            return TableFit(size, widths)
+    total = sum(weights)
+    return TableFit(sizes[-1], [usable * weight / total for weight in weights])
+
+
+def table_texts(document: PlanDocument, columns: list[Column], lang: Lang = "bg") -> list[list[str]]:
+    """Every data cell as the reader sees it, row by row."""
+    return [
+        [as_text(value, column.field) for column, value in zip(columns, goal_values(goal, columns, lang), strict=True)]
+        for goal in document.goals
+    ]

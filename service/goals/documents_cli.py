@@ -80,8 +80,11 @@ def register(app: Flask) -> None:
     @click.option("--kind", default=None, type=click.Choice(["plan", "report"]),
                   help="Default: the report once reporting has opened, the plan before.")
     @click.option("--lang", default="bg", type=click.Choice(["bg", "en"]))
+    @click.option("--extra", multiple=True, type=click.Choice(["achieved"]),
+                  help="A column beyond the official form's 14 (the achieved values).")
     @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-    def export_plan(slug: str, year: int, fmt: str, kind: str | None, lang: str, out: Path) -> None:
+    def export_plan(slug: str, year: int, fmt: str, kind: str | None, lang: str, extra: tuple[str, ...],
+                    out: Path) -> None:
         """Write the plan of a year, or its report, as DOCX, XLSX, CSV or PDF."""
         from service.goals import documents
         from service.goals.service import plan_for_year
@@ -89,6 +92,6 @@ def register(app: Flask) -> None:
         plan = plan_for_year(_administration(slug), year)
         if plan is None:
             raise click.ClickException(f"no plan for {year} in {slug}")
-        export = documents.render(plan, fmt=fmt, kind=kind, lang=lang)
+        export = documents.render(plan, fmt=fmt, kind=kind, lang=lang, extra_columns=extra)
         out.write_bytes(export.data)
         click.echo(f"{out}: {len(export.data)} bytes, {len(plan.goals)} goals")

@@ -12,7 +12,7 @@ from service.common import local_today
 from service.db import utcnow
 from service.errors import GoalflowError, not_found
 from service.extensions import db
-from service.goals.models import Activity, Goal, Indicator, Plan, goal_units
+from service.goals.models import Activity, Goal, Indicator, Plan, goal_units, keep_unit_order
 from service.org.models import Administration, Role, Unit, User
 from service.uow import transaction
 from service.workflow_registry import workflow_for
@@ -136,13 +136,14 @@ def _units(administration_id: int, unit_ids: list[int]) -> list[Unit]:
     ).all()
     if len(units) != len(set(unit_ids)):
         raise GoalflowError("invalid_input", fields={"unit_ids": "no such unit in this administration"})
-    return list(units)
+    order = list(dict.fromkeys(unit_ids))
+    return sorted(units, key=lambda unit: order.index(unit.id))  # as entered
 
 
 def _goal_state(goal: Goal) -> dict:
     return {
         **{name: getattr(goal, name) for name in GOAL_FIELDS},
-        "units": sorted(goal.unit_ids),
+        "units": [unit.id for unit in goal.units],
         "indicators": [{name: getattr(i, name) for name in INDICATOR_FIELDS} for i in goal.indicators],
         "activities": [{name: getattr(a, name) for name in ACTIVITY_FIELDS} for a in goal.activities],
         "version": goal.version,
@@ -184,7 +185,7 @@ def create_goal(*, actor: User, plan_id: int, number: int, changes: dict, now: d
         )
         _apply_changes(goal, changes, units)
         db.session.add(goal)
-        db.session.flush()
+        keep_unit_order(goal)  # flushes
         audit.record(
             chain_id=plan.administration_id, action="goal_created", subject_type="goal", subject_id=goal.id,
             actor_id=actor.id, after={"number": number, **_goal_state(goal)}, at=now,
@@ -214,6 +215,8 @@ def update_goal(
         _apply_changes(goal, changes, units)
         goal.updated_at = now  # the row itself changes, so the version moves even when only the lists did
         db.session.flush()
+        if units is not None:
+            keep_unit_order(goal)
         audit.record(
             chain_id=admin_id, action="goal_edited", subject_type="goal", subject_id=goal.id,
             actor_id=actor.id, before=before, after=_goal_state(goal), at=now,

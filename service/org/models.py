@@ -32,10 +32,17 @@ class Administration(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
+    # As the documents' titles name it: "Областна администрация на област Хасково".
+    official_name: Mapped[str] = mapped_column(String(300), default="", server_default="")
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     units: Mapped[list[Unit]] = relationship(back_populates="administration", order_by="Unit.id")
+
+    @property
+    def document_name(self) -> str:
+        """The name a document's title gives: the official one when set."""
+        return self.official_name.strip() or self.name
 
 
 class Unit(db.Model):

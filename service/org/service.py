@@ -43,14 +43,16 @@ def _slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "administration"
 
 
-def create_administration(*, name: str, slug: str | None = None, actor: User | None = None) -> Administration:
+def create_administration(
+    *, name: str, official_name: str = "", slug: str | None = None, actor: User | None = None
+) -> Administration:
     if actor is not None and not authz.manages(actor, None):
         raise GoalflowError("forbidden")  # only the installation's administrator adds administrations
     with transaction():
         slug = slug or _slugify(name)
         if db.session.scalar(select(Administration.id).where(Administration.slug == slug)):
             raise GoalflowError("duplicate", what=slug)
-        admin = Administration(name=name.strip(), slug=slug)
+        admin = Administration(name=name.strip(), official_name=official_name.strip(), slug=slug)
         db.session.add(admin)
         db.session.flush()
         audit.ensure_chain(admin.id)
@@ -60,7 +62,7 @@ def create_administration(*, name: str, slug: str | None = None, actor: User | N
             subject_type="administration",
             subject_id=admin.id,
             actor_id=actor.id if actor else None,
-            after={"name": admin.name, "slug": slug},
+            after={"name": admin.name, "official_name": admin.official_name, "slug": slug},
         )
     return admin
 
@@ -305,16 +307,29 @@ def get_administration(actor: User, administration_id: int) -> Administration:
     return admin
 
 
-def rename_administration(*, actor: User, administration_id: int, name: str) -> Administration:
+def rename_administration(
+    *, actor: User, administration_id: int, name: str | None = None, official_name: str | None = None
+) -> Administration:
+    """The short name and the official one that documents' titles give
+    ("Областна администрация на област Хасково"); None leaves a name as it is."""
     with transaction():
         admin = get_administration(actor, administration_id)
         if not authz.manages(actor, admin.id):
             raise GoalflowError("forbidden")
-        before = {"name": admin.name}
-        admin.name = name.strip()
+        if name is not None and not name.strip():
+            raise GoalflowError("invalid_input", fields={"name": "required"})
+        limit = Administration.__table__.c.name.type.length
+        for field, value in (("name", name), ("official_name", official_name)):
+            if value is not None and len(value.strip()) > limit:
+                raise GoalflowError("invalid_input", fields={field: f"at most {limit} characters"})
+        before = {"name": admin.name, "official_name": admin.official_name}
+        if name is not None:
+            admin.name = name.strip()
+        if official_name is not None:
+            admin.official_name = official_name.strip()
         audit.record(
             chain_id=admin.id, action="administration_renamed", subject_type="administration", subject_id=admin.id,
-            actor_id=actor.id, before=before, after={"name": admin.name},
+            actor_id=actor.id, before=before, after={"name": admin.name, "official_name": admin.official_name},
         )
     return admin
 

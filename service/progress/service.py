@@ -12,6 +12,7 @@ import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -56,6 +57,18 @@ def quarter_start(year: int, quarter: int) -> date:
 def quarter_end(year: int, quarter: int) -> date:
     month = 3 * quarter
     return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def campaign_opens_on(year: int, quarter: int) -> date:
+    """The first working day after the quarter: the day its campaign opens by the calendar."""
+    return add_working_days(quarter_end(year, quarter), 1)
+
+
+def campaign_due_on(year: int, quarter: int) -> date:
+    """The reports are due a set number of working days after the quarter's campaign opens by
+    the calendar, whenever it is actually opened: a campaign for 2023 opened in 2026 is due
+    in 2023 (and is overdue from its first day)."""
+    return add_working_days(campaign_opens_on(year, quarter), settings().CAMPAIGN_DUE_WORKING_DAYS)
 
 
 def last_ended_quarter(year: int, today: date) -> int | None:
@@ -330,7 +343,7 @@ def open_campaign(
             raise GoalflowError("duplicate", what=f"{plan.year} Q{quarter}")
         campaign = Campaign(
             plan=plan, quarter=quarter, status=OPEN, opened_at=now, opened_by_id=actor.id if actor else None,
-            due_on=add_working_days(today, settings().CAMPAIGN_DUE_WORKING_DAYS),
+            due_on=campaign_due_on(plan.year, quarter),
         )
         initial = workflow_for(SUBJECT).initial
         for goal in plan.goals:
@@ -492,6 +505,109 @@ def quarter_summary(campaign: Campaign, lang: str = "bg") -> QuarterSummary:
     return QuarterSummary(
         administration=campaign.plan.administration.name, year=campaign.plan.year, quarter=campaign.quarter, rows=rows
     )
+
+
+def may_read_summary(actor: User, campaign: Campaign, today: date) -> bool:
+    """The governor and the chief secretary of the plan's administration, and whoever stands
+    in for one of them today."""
+    if not actor.active or actor.administration_id != campaign.plan.administration_id:
+        return False
+    people = [actor, *authz.absent_principals(actor, today)]
+    return any(person.has_role(role) for person in people for role in SUMMARY_READERS)
+
+
+@dataclass
+class GoalProgress:
+    goal: Goal
+    percent: int | None  # achieved against target over the indicators with numbers, capped at 100
+    risk: str | None
+    reports: list[ProgressReport]
+    missing: list[ProgressReport]
+
+
+@dataclass
+class UnitProgress:
+    unit: Unit
+    reports: int
+    accepted: int
+    submitted: int
+    missing: int
+    percent: int | None  # the mean of its goals' progress
+
+
+@dataclass
+class QuarterOverview:
+    """The quarter for the governor: every goal's progress, every unit's, and what is missing."""
+
+    campaign: Campaign
+    goals: list[GoalProgress]
+    units: list[UnitProgress]
+    missing: list[ProgressReport]
+    overdue: bool
+
+
+def _achieved_values(reports: list[ProgressReport]) -> dict[int, Decimal]:
+    """The latest numbers reported per indicator, accepted reports first."""
+    ranked = sorted((r for r in reports if r.submitted_at), key=lambda r: (r.state == "accepted", r.submitted_at))
+    achieved: dict[int, Decimal] = {}
+    for report in ranked:
+        achieved.update({v.indicator_id: v.achieved for v in report.values if v.achieved is not None})
+    return achieved
+
+
+def goal_percent(goal: Goal, achieved: dict[int, Decimal]) -> int | None:
+    """The mean of achieved/target over the indicators that have a positive numeric target
+    (a value reported this quarter, else the goal's own), each capped at 100 %."""
+    shares = []
+    for indicator in goal.indicators:
+        value = achieved.get(indicator.id, indicator.achieved)
+        if indicator.target is None or indicator.target <= 0 or value is None:
+            continue
+        shares.append(min(Decimal(1), max(Decimal(0), value / indicator.target)))
+    return round(100 * sum(shares) / len(shares)) if shares else None
+
+
+def quarter_overview(*, actor: User, campaign_id: int, now: datetime | None = None) -> QuarterOverview:
+    today = local_today(now)
+    campaign = get_campaign(actor=actor, campaign_id=campaign_id)
+    if not may_read_summary(actor, campaign, today):
+        raise forbidden()
+    initial = workflow_for(SUBJECT).initial
+    by_goal: dict[int, list[ProgressReport]] = defaultdict(list)
+    for report in campaign.reports:
+        by_goal[report.goal_id].append(report)
+    goals = []
+    for goal in campaign.plan.goals:
+        reports = sorted(by_goal.get(goal.id, []), key=lambda r: r.unit_id)
+        goals.append(GoalProgress(
+            goal=goal, percent=goal_percent(goal, _achieved_values(reports)), risk=_worst_risk(reports),
+            reports=reports, missing=[r for r in reports if r.state == initial],
+        ))
+    units: dict[int, UnitProgress] = {}
+    percents: dict[int, list[int]] = defaultdict(list)
+    for row in goals:
+        for report in row.reports:
+            unit = units.setdefault(report.unit_id, UnitProgress(report.unit, 0, 0, 0, 0, None))
+            unit.reports += 1
+            unit.accepted += report.state == "accepted"
+            unit.submitted += report.state == "submitted"
+            unit.missing += report.state == initial
+            if row.percent is not None:
+                percents[report.unit_id].append(row.percent)
+    for unit_id, values in percents.items():
+        units[unit_id].percent = round(sum(values) / len(values))
+    missing = [r for row in goals for r in row.missing]
+    overdue = campaign.status == OPEN and today > campaign.due_on
+    return QuarterOverview(campaign, goals, sorted(units.values(), key=lambda u: u.unit.code), missing, overdue)
+
+
+def summary_download(*, actor: User, campaign_id: int, lang: str = "bg", now: datetime | None = None) -> SummaryFile:
+    """The quarter's summary as the XLSX the governor receives: every goal of the plan, so for
+    those who read the whole administration (the campaign board's readers)."""
+    campaign = get_campaign(actor=actor, campaign_id=campaign_id)
+    if not authz.viewer(actor, local_today(now)).all_units:
+        raise forbidden()
+    return summary_file(campaign, lang if lang in ("bg", "en") else "bg")
 
 
 @dataclass

@@ -130,6 +130,20 @@ def admin_user_active(user_id: int, what: str):
     return redirect(url_for("web.admin_home"))
 
 
+@bp.post("/admin/administration")
+@role_required(Role.ADMIN)
+def admin_administration_names():
+    try:
+        org.rename_administration(
+            actor=current_user, administration_id=current_user.administration_id,
+            name=request.form.get("name", ""), official_name=request.form.get("official_name", ""),
+        )
+    except GoalflowError as exc:
+        return _refused(exc, "names")
+    flash(_("The administration's names were saved."), "success")
+    return redirect(url_for("web.admin_home"))
+
+
 @bp.post("/admin/units")
 @role_required(Role.ADMIN)
 def admin_create_unit():

@@ -23,6 +23,7 @@ ACTIONS = {
     "request_withdrawn": _l("Withdrew the request"),
     "state_changed": _l("The state changed"),
     "goal_imported": _l("Imported from a document"),
+    "report_entry_saved": _l("The report entry was saved"),
     "goal_created": _l("Goal created"),
     "goal_edited": _l("Goal edited"),
     "plan_created": _l("Plan created"),

@@ -75,6 +75,16 @@ def _refused(exc: GoalflowError, subject_type: str, subject_id: int, error_for: 
     extra = {"errors": field_errors(exc), "form": request.form, "error_for": error_for, "problem": error_message(exc)}
     if subject_type == "goal":
         return render_template("goal.html", **goal_context(subject_id, **extra)), exc.status
+    if subject_type == "report_entry":
+        from service.goals.models import ReportEntry
+        from service.web.report_entries import entry_context
+
+        goal_id = db.session.get(ReportEntry, subject_id).goal_id
+        return render_template("report_entry.html", **entry_context(goal_id, **extra)), exc.status
+    if subject_type == "plan_amendment":
+        from service.web.amendments import amendment_context
+
+        return render_template("amendments/page.html", **amendment_context(subject_id, **extra)), exc.status
     from service.web.plans import plan_context
 
     return render_template("plan.html", **plan_context(subject_id, **extra)), exc.status

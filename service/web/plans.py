@@ -11,6 +11,8 @@ from service.approvals import service as approvals
 from service.auth.login import is_fresh
 from service.errors import GoalflowError
 from service.extensions import db
+from service.goals import amendments
+from service.goals import report as report_entries
 from service.goals import service as goals
 from service.goals.models import Goal
 from service.org.models import Unit
@@ -66,6 +68,12 @@ def plan_context(plan_id: int, **extra) -> dict:
         "fresh": is_fresh(),
         "diagram": diagram_svg("plan", plan.state, language),
         "timeline": timeline("plan", plan.id, language),
+        "report_entries": report_entries.plan_entries(plan),
+        "versions": amendments.versions(plan),
+        "amendments": amendments.plan_amendments(plan),
+        "may_amend": amendments.may_propose(current_user, plan),
+        "amendment_wf": workflow_for(amendments.SUBJECT),
+        "entry_wf": workflow_for(report_entries.SUBJECT),
         "errors": {},
         "form": {},
         "error_for": "",

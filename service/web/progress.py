@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from service import authz
+from service.common import local_today
 from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import service as goals
@@ -140,9 +142,33 @@ def progress_act(report_id: int, action: str):
 def progress_board(campaign_id: int):
     progress = _service()
     board = progress.campaign_board(actor=current_user, campaign_id=campaign_id)
+    today = local_today()
     return render_template(
         "progress/board.html", board=board, wf=workflow_for("progress_report"), lang=lang(),
+        may_download=authz.viewer(current_user, today).all_units,
+        may_read_summary=progress.may_read_summary(current_user, board.campaign, today),
     )
+
+
+@bp.get("/progress/campaigns/<int:campaign_id>/summary")
+@login_required
+def progress_summary(campaign_id: int):
+    """The quarter for the governor and the chief secretary: progress per goal and per unit, and
+    what is still missing."""
+    overview = _service().quarter_overview(actor=current_user, campaign_id=campaign_id)
+    return render_template(
+        "progress/summary.html", overview=overview, wf=workflow_for("progress_report"),
+        goal_wf=workflow_for("goal"), lang=lang(),
+    )
+
+
+@bp.get("/progress/campaigns/<int:campaign_id>/summary.xlsx")
+@login_required
+def progress_summary_xlsx(campaign_id: int):
+    file = _service().summary_download(actor=current_user, campaign_id=campaign_id, lang=lang())
+    response = Response(file.data, mimetype=file.content_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+    return response
 
 
 @bp.post("/progress/campaigns")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from service.errors import GoalflowError
 from service.extensions import db
+from service.goals import amendments
 from service.goals import service as goals
 from service.org.models import Administration
 from service.web.common import lang, states_from
@@ -31,5 +32,5 @@ def public_year(slug: str, year: int):
     return render_template(
         "public.html", administration=administration, plan=plan, goals=plan.goals,
         with_report=plan.state in public_states(REPORT_PUBLIC_FROM),
-        wf=workflow_for("goal"), plan_wf=workflow_for("plan"), lang=lang(),
+        wf=workflow_for("goal"), plan_wf=workflow_for("plan"), lang=lang(), versions=amendments.versions(plan),
     )

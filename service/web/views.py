@@ -86,6 +86,7 @@ def logout():
 from service.web import (  # noqa: E402,F401 - each module adds its pages to `bp`
     account,
     admin,
+    amendments,
     documents,
     filters,
     goals,
@@ -94,5 +95,6 @@ from service.web import (  # noqa: E402,F401 - each module adds its pages to `bp
     plans,
     progress,
     public,
+    report_entries,
     signatures,
 )

@@ -92,7 +92,7 @@ def test_xlsx_data_cells_share_their_styles_and_keep_text_as_text() -> None:
     sheet = load_workbook(io.BytesIO(export_xlsx(PlanDocument(kind="plan", year=2025, goals=goals)))).active
     columns = columns_for(PlanDocument(kind="plan", year=2025))
     amount = next(i for i, c in enumerate(columns) if c.field == FINANCING_AMOUNT)
-    rows = list(sheet.iter_rows(min_row=6, max_row=9))
+    rows = list(sheet.iter_rows(min_row=10, max_row=13))
     for row in rows:
         for index, cell in enumerate(row):
             assert cell.alignment.wrap_text and cell.alignment.vertical == "top"

@@ -77,10 +77,11 @@ def test_docx_header_has_two_repeated_rows_in_the_official_order(haskovo: PlanDo
         "Стратегическа цел",
         "Индикатор от стратегически документ",
     ]
-    assert top[6:9] == ["Стойности на индикатора за изпълнение на ежегодната цел"] * 3
-    assert sub[6:9] == ["Текущо състояние", "Целево състояние", "Постигнато състояние"]
-    assert top[9:11] == ["Необходимо финансиране"] * 2
-    assert sub[9:11] == ["Размер (лв.)", "Източник"]
+    assert top[6:8] == ["Стойности на индикатора за изпълнение на ежегодната цел"] * 2
+    assert sub[6:8] == ["Текущо състояние", "Целево състояние"]
+    assert top[8:10] == ["Необходимо финансиране"] * 2
+    assert sub[8:10] == ["Размер (лв.)", "Източник"]
+    assert len(top) == 14  # the official form: the achieved value is no column of its own
     assert (
         top[-2:]
         == sub[-2:]
@@ -92,7 +93,7 @@ def test_docx_header_has_two_repeated_rows_in_the_official_order(haskovo: PlanDo
     for row in table.rows[:2]:
         assert row._tr.trPr.find(qn("w:tblHeader")) is not None
     assert len(table.rows) == 2 + 8
-    assert table.rows[4].cells[9].text == "146\u00a0305,48"
+    assert table.rows[4].cells[8].text == "146\u00a0305,48"
 
 
 def test_plan_has_no_status_columns_and_english_headings(small_plan: PlanDocument) -> None:
@@ -110,19 +111,19 @@ def test_plan_has_no_status_columns_and_english_headings(small_plan: PlanDocumen
 
 def test_xlsx_frozen_filtered_numeric(haskovo: PlanDocument) -> None:
     sheet = load_workbook(io.BytesIO(export_xlsx(haskovo))).active
-    assert sheet.freeze_panes == "C6"
-    assert sheet.auto_filter.ref == "A5:O13"
-    assert sheet["A1"].value.startswith("Отчет за изпълнението на целите")
-    assert sheet["J4"].value == "Необходимо финансиране" and sheet["J5"].value == "Размер (лв.)"
-    assert "J4:K4" in {str(merged) for merged in sheet.merged_cells.ranges}
+    assert sheet.freeze_panes == "C10"
+    assert sheet.auto_filter.ref == "A9:N17"
+    assert sheet["A6"].value.startswith("Отчет за изпълнението на целите")
+    assert sheet["I8"].value == "Необходимо финансиране" and sheet["I9"].value == "Размер (лв.)"
+    assert "I8:J8" in {str(merged) for merged in sheet.merged_cells.ranges}
 
-    rows = {sheet.cell(row=row, column=1).value: row for row in range(6, 14)}
+    rows = {sheet.cell(row=row, column=1).value: row for row in range(10, 18)}
     assert sorted(rows) == list(range(1, 9))
-    amount_three, amount_eight = sheet.cell(rows[3], 10), sheet.cell(rows[8], 10)
+    amount_three, amount_eight = sheet.cell(rows[3], 9), sheet.cell(rows[8], 9)
     assert (amount_three.data_type, amount_three.value) == ("n", pytest.approx(146305.48))
     assert amount_three.number_format == "#,##0.00"
     assert amount_eight.value == 120000
-    assert sheet.cell(rows[1], 10).value == "неприложимо"
+    assert sheet.cell(rows[1], 9).value == "неприложимо"
     assert (sheet.cell(rows[7], 7).value, sheet.cell(rows[7], 8).value) == (0, 2)  # baseline, target
     assert sheet.cell(rows[8], 8).value == "2 бр"  # a quantity with its unit stays as written
     assert sheet.cell(rows[1], 2).alignment.wrap_text

@@ -39,6 +39,10 @@ def test_import_and_export_commands(ctx, haskovo_admin, tmp_path):
     again = runner.invoke(args=["import-plan", str(out), "--administration", "haskovo", "--as", "secretary@haskovo.bg"])
     assert again.exit_code == 0 and "0 new goals, 8 updated" in again.output
     assert db.session.scalar(select(func.count()).select_from(Goal)) == 8
+    extended = tmp_path / "report.csv"
+    assert runner.invoke(args=["export-plan", "--administration", "haskovo", "--year", "2023", "--format", "csv",
+                               "--extra", "achieved", "--out", str(extended)]).exit_code == 0
+    assert "Постигнато състояние" in extended.read_text(encoding="utf-8-sig").splitlines()[0]
 
 
 def test_commands_refuse_clearly(ctx, haskovo_admin, tmp_path):
@@ -107,3 +111,29 @@ def test_import_page_refuses_a_bad_file_and_other_people(client, haskovo_admin):
     sign_in(client, h.expert, h.password)
     assert client.get("/plans/import").status_code == 403
     assert "/plans/import" not in client.get("/plans").text
+
+
+def test_the_administrator_sets_the_official_name_that_titles_the_documents(client, haskovo_admin, haskovo_bytes):
+    from service.goals import documents
+    from service.org import service as org
+    from service.org.models import Administration, Role
+
+    h = haskovo_admin
+    plan = documents.import_document(documents.read_upload(haskovo_bytes), administration=h.admin, actor=None).plan
+    administrator = org.create_user(
+        email="admin@haskovo.bg", name="Админ", password=h.password, administration=h.admin, roles=[(Role.ADMIN, None)]
+    )
+    sign_in(client, administrator, h.password)
+    page = client.get("/admin")
+    assert 'name="official_name"' in page.text
+    too_long = client.post("/admin/administration", data={
+        "csrf_token": csrf_of(page.text), "name": h.admin.name, "official_name": "х" * 301})
+    assert too_long.status_code == 422 and "official_name" in too_long.text
+    saved = client.post("/admin/administration", data={
+        "csrf_token": csrf_of(page.text), "name": h.admin.name,
+        "official_name": "Областна администрация на област Хасково"})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Administration, h.admin.id).official_name == "Областна администрация на област Хасково"
+    exported = parse_document(documents.render(db.session.get(Plan, plan.id), fmt="xlsx").data)
+    assert exported.administration == "Областна администрация на област Хасково"

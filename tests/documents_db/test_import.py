@@ -26,7 +26,7 @@ def imported(data: bytes, who, administration, **kw):
     return documents.import_document(documents.read_upload(data), administration=administration, actor=who, **kw)
 
 
-@pytest.mark.parametrize("fmt", ["docx", "xlsx"])
+@pytest.mark.parametrize("fmt", ["docx", "xlsx", "csv"])
 def test_round_trip_through_the_database(haskovo_admin, haskovo_bytes, fmt):
     """Import the real report, export it, import the export again: the same goals, field by field."""
     h = haskovo_admin
@@ -36,6 +36,7 @@ def test_round_trip_through_the_database(haskovo_admin, haskovo_bytes, fmt):
     before = [goal_fields(g) for g in plan.goals]
     assert [g["state"] for g in before] == ["in_progress", "done", "done", "done", "in_progress", "not_done", "done", "done"]
     assert before[7]["financing_amount"] == 120000 and before[4]["units"] == ["АПОФУС", "АКРРДС"]
+    assert before[7]["units"] == ["АКРРДС", "АПОФУС"], "in the order the document names them"
     # Rows that did not fit are kept with their warnings and cells, flagged for review.
     rough = plan.goals[0]
     assert rough.needs_review and rough.import_warnings and len(rough.source_cells) >= 10
@@ -187,3 +188,49 @@ def test_values_beyond_what_the_columns_hold_are_kept_in_the_cells(haskovo_admin
     assert goal.indicators[0].target is None and goal.indicators[0].target_text == "10^20"
     assert goal.needs_review and len(goal.import_warnings) == 3
     assert goal.source_cells == ["1", "Цел с NUL", "Източник ..."]
+
+
+def test_the_title_gives_the_official_name_and_the_units_keep_their_order(haskovo_admin, haskovo_bytes):
+    from service.org import service as org
+
+    h = haskovo_admin
+    plan = imported(haskovo_bytes, h.secretary, h.admin).plan
+    assert parse_document(documents.render(plan, fmt="docx").data).administration == "Областна администрация Хасково"
+    from service.org.models import Role
+    from tests.helpers import PASSWORD
+
+    administrator = org.create_user(
+        email="admin@haskovo.bg", name="Админ", password=PASSWORD, administration=h.admin, roles=[(Role.ADMIN, None)]
+    )
+    with pytest.raises(GoalflowError):  # only an administrator names the administration
+        org.rename_administration(actor=h.secretary, administration_id=h.admin.id, official_name="X")
+    org.rename_administration(
+        actor=administrator, administration_id=h.admin.id, official_name="  Областна администрация на област Хасково "
+    )
+    for fmt in ("docx", "xlsx"):
+        again = parse_document(documents.render(plan, fmt=fmt).data)
+        assert again.administration == "Областна администрация на област Хасково"
+        assert again.goals[7].units == ["АКРРДС", "АПОФУС"]
+    assert h.admin.name == "Областна администрация Хасково"  # the short name stays for the screens
+    db.session.expire_all()
+    assert [u.code for u in db.session.get(Goal, plan.goals[7].id).units] == ["АКРРДС", "АПОФУС"]
+
+
+def test_a_goal_keeps_its_units_in_the_order_entered(world):
+    from service.goals import service as goals
+    from service.goals.models import Plan
+
+    w = world
+    draft = Plan(administration_id=w.admin.id, year=2024, currency="EUR", state="draft")
+    db.session.add(draft)
+    db.session.commit()
+    goal = goals.create_goal(actor=w.secretary, plan_id=draft.id, number=1,
+                             changes={"title": "Обща цел", "unit_ids": [w.b.id, w.a.id]})
+    version = goal.version
+    db.session.expire_all()
+    assert [u.code for u in db.session.get(Goal, goal.id).units] == ["АКРРДС", "АПОФУС"]
+    goals.update_goal(actor=w.secretary, goal_id=goal.id, changes={"unit_ids": [w.a.id, w.b.id]},
+                      expected_version=version)
+    db.session.expire_all()
+    edited = db.session.get(Goal, goal.id)
+    assert [u.code for u in edited.units] == ["АПОФУС", "АКРРДС"] and edited.version == version + 1

@@ -225,3 +225,20 @@ def test_reports_and_boards_as_people_see_them(world, campaign):
     assert board.counts["requested"] == 4 and board.overdue and len(board.missing) == 4
     with pytest.raises(GoalflowError):
         progress.get_report(actor=world.expert_b, report_id=report_for(campaign, world.g_a, world.a).id)
+
+
+def test_a_campaign_for_a_past_year_is_dated_by_its_quarter_not_by_today(world):
+    """Opened on 1 December 2026 for the second quarter of 2023, the reports were due ten working
+    days after the first working day of July 2023 (Monday 3 July): on 17 July 2023."""
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 12, 1, 8, 0, tzinfo=UTC), tick=False):
+        campaign = progress.open_campaign(plan_id=world.plan.id, quarter=2, actor=world.secretary)
+        assert campaign.due_on == date(2023, 7, 17)
+        assert progress.campaign_board(actor=world.secretary, campaign_id=campaign.id).overdue
+    opened = notes("campaign_opened")
+    assert opened and all("17.07.2023" in n.subject for n in opened)
+    assert not any("2026" in n.subject for n in opened)
+    # The first quarter opened on its calendar day keeps the dates it always had.
+    first = progress.open_campaign(plan_id=world.plan.id, quarter=1, actor=world.secretary, now=at(date(2023, 4, 12)))
+    assert first.due_on == DUE

@@ -35,7 +35,7 @@ class Subject:
 
 
 def test_the_three_definitions_load():
-    assert set(workflows()) == {"goal", "plan", "progress"}
+    assert set(workflows()) == {"goal", "plan", "progress", "report_entry", "amendment"}
     goal = workflows()["goal"]
     assert goal.initial == "planned"
     assert set(goal.states) == {"planned", "in_progress", "done", "not_done", "dropped"}
@@ -90,11 +90,12 @@ def test_a_new_state_is_a_change_to_the_definition_only():
 
 
 def _subject_for(wf_name: str, state: str) -> Subject:
-    """A subject whose guards pass: plan in force, a campaign open, no indicators to fill."""
+    """A subject whose guards pass: plan in force, a campaign open, no indicators to fill, a
+    report entry with its narrative."""
     plan = Subject("reporting", goals=[object()], id=0)
     return Subject(state, plan=plan, goals=[object()], id=0, indicators=[],
-                   campaign=Subject("x", status="open"), goal=Subject("x", indicators=[]),
-                   values=[], narrative="", risk="on_track")
+                   campaign=Subject("x", status="open"), goal=Subject("x", indicators=[], plan=plan),
+                   values=[], narrative="Изпълнена.", risk="on_track")
 
 
 ALL_TRANSITIONS = [
