@@ -7,12 +7,22 @@ setting comes from the environment and unsafe values refuse to start.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
+import secrets
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
 ROOT = Path(__file__).resolve().parent.parent
+# The constant that once signed embedded sessions. It is public, so it is refused in every mode.
 DEFAULT_SECRET_KEY = "embedded-mode-only-secret"
+SECRET_KEY_FILE = "secret_key"  # under VAR_DIR: the secret generated on the first run without SECRET_KEY
+MIN_SECRET_LENGTH = 32
 
 
 def _bool(value: str) -> bool:
@@ -27,7 +37,7 @@ def _int_list(value: str) -> tuple[int, ...]:
 class Settings:
     # Core
     ENV: str = "embedded"  # embedded | production | test
-    SECRET_KEY: str = DEFAULT_SECRET_KEY
+    SECRET_KEY: str = ""  # empty outside production: a random one is generated once and kept in VAR_DIR/secret_key
     DEBUG: bool = False
     VAR_DIR: str = str(ROOT / "var")
     DATABASE_URL: str = ""  # default: sqlite under VAR_DIR
@@ -120,13 +130,44 @@ class Settings:
             setattr(settings, key, value)
         return settings
 
+    @property
+    def secret_configured(self) -> bool:
+        """SECRET_KEY was given, long enough, and is not the old public constant."""
+        return len(self.SECRET_KEY) >= MIN_SECRET_LENGTH and self.SECRET_KEY != DEFAULT_SECRET_KEY
+
+    def secret_key(self) -> str:
+        """The key that signs sessions and CSRF tokens: the configured one, else the generated one."""
+        if self.SECRET_KEY:
+            return self.SECRET_KEY
+        return load_or_create_secret(Path(self.VAR_DIR) / SECRET_KEY_FILE)
+
+    def check_listen(self, hosts: Iterable[str]) -> None:
+        """Refuse to serve anything but the loopback interface without a configured SECRET_KEY.
+
+        A secret generated under VAR_DIR is good for one person's machine; an instance others can
+        reach must have its key chosen by its operator (and kept with its backups).
+        """
+        exposed = [host for host in hosts if not is_loopback(host)]
+        if exposed and not self.secret_configured:
+            raise RuntimeError(
+                f"Refusing to listen on {', '.join(exposed)} without a configured SECRET_KEY: set SECRET_KEY to "
+                f"a random value of at least {MIN_SECRET_LENGTH} characters (e.g. `openssl rand -base64 48`), "
+                "or listen on 127.0.0.1"
+            )
+
     def check_safe(self) -> None:
-        """Refuse to run production with a setting that would be unsafe."""
+        """Refuse to start with a setting that would be unsafe: a known or short secret in any mode,
+        and everything production needs."""
         if self.ENV != "production":
+            if self.SECRET_KEY and not self.secret_configured:
+                raise RuntimeError(
+                    f"Unsafe settings: SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters "
+                    "(or empty, to have one generated under VAR_DIR)"
+                )
             return
         problems = []
-        if self.SECRET_KEY in ("", DEFAULT_SECRET_KEY) or len(self.SECRET_KEY) < 32:
-            problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+        if not self.secret_configured:
+            problems.append(f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters")
         if self.DEBUG:
             problems.append("DEBUG must be off in production")
         if not self.SESSION_COOKIE_SECURE:
@@ -142,7 +183,7 @@ class Settings:
 
     def flask_config(self) -> dict:
         return {
-            "SECRET_KEY": self.SECRET_KEY,
+            "SECRET_KEY": self.secret_key(),
             "DEBUG": self.DEBUG,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -156,3 +197,42 @@ class Settings:
             "BABEL_DEFAULT_TIMEZONE": self.TIMEZONE,
             "GOALFLOW": self,
         }
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and "localhost"; any other name or address may be reachable from elsewhere."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The secret kept at `path`, made on first use: random, readable by this user only (0600).
+
+    Several processes may start at once (gunicorn's workers, the Celery worker): the file is written
+    under another name and linked into place, so each of them reads the one complete secret that won.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mkstemp creates it 0600
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_urlsafe(48) + "\n")
+            try:
+                os.link(temporary, path)
+                log.info("generated a new secret key in %s", path)
+            except FileExistsError:
+                pass  # another process was first: use its secret
+        finally:
+            os.unlink(temporary)
+    if path.stat().st_mode & 0o077:
+        log.warning("%s was readable by others: its mode is now 0600", path)
+        os.chmod(path, 0o600)
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise RuntimeError(f"{path} does not hold a usable secret: remove it to have a new one generated")
+    return secret
