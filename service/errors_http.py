@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, session
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
@@ -81,6 +81,13 @@ def http_problem(exc: HTTPException):
 
 
 def register(app: Flask) -> None:
+    @app.after_request
+    def keep_no_session_of_a_failure(response):
+        # What a failed request put into the session (a sign-in half done) never reaches the browser.
+        if response.status_code >= 500:
+            session.modified = False
+        return response
+
     @app.errorhandler(GoalflowError)
     def on_domain_error(exc: GoalflowError):
         db.session.rollback()
