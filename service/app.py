@@ -51,9 +51,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.login_view = "web.login"
     login_manager.session_protection = "basic"
     csrf.init_app(app)
-    from service.auth.limits import init_limiter
+    from service.auth.limits import init_limits
 
-    init_limiter(app, settings)
+    init_limits(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     Talisman(

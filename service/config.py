@@ -42,7 +42,7 @@ class Settings:
     VAR_DIR: str = str(ROOT / "var")
     DATABASE_URL: str = ""  # default: sqlite under VAR_DIR
     BROKER_URL: str = ""  # default: kombu's SQLAlchemy transport on sqlite under VAR_DIR
-    REDIS_URL: str = ""  # rate-limit storage and redbeat lock in production
+    REDIS_URL: str = ""  # redbeat's schedule and lock in production
     BASE_URL: str = "http://127.0.0.1:5000"
     DEFAULT_LOCALE: str = "bg"
     SESSION_COOKIE_SECURE: bool = False
@@ -78,7 +78,7 @@ class Settings:
     SWEEP_INTERVAL_SECONDS: int = 300
     TIMEZONE: str = "Europe/Sofia"
     # Security
-    LOGIN_RATE_LIMIT: str = "10 per minute"
+    LOGIN_RATE_LIMIT: str = "10 per minute"  # failed sign-ins per address, and per account (service/auth/limits.py)
     TOKEN_DEFAULT_DAYS: int = 90
     FRESH_LOGIN_MINUTES: int = 15
     DEMO_PASSWORD: str = "haskovo2023"

@@ -2,6 +2,7 @@
 
 from service.approvals.models import Decision, RequestStage, StageSlot, TransitionRequest
 from service.audit.models import ChainHead, Event
+from service.auth.models import LoginFailure
 from service.goals.models import Activity, Goal, Indicator, Plan, goal_units
 from service.notifications.models import Attachment, Notification
 from service.org.models import Administration, ApiToken, Role, RoleAssignment, Substitution, Unit, User
@@ -9,6 +10,6 @@ from service.progress.models import Campaign, ProgressReport, ProgressValue
 
 __all__ = [
     "Activity", "Administration", "ApiToken", "Attachment", "Campaign", "ChainHead", "Decision", "Event",
-    "Goal", "Indicator", "Notification", "Plan", "ProgressReport", "ProgressValue", "RequestStage", "Role",
+    "Goal", "Indicator", "LoginFailure", "Notification", "Plan", "ProgressReport", "ProgressValue", "RequestStage", "Role",
     "RoleAssignment", "StageSlot", "Substitution", "TransitionRequest", "Unit", "User", "goal_units",
 ]
