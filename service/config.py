@@ -46,6 +46,8 @@ class Settings:
     BASE_URL: str = "http://127.0.0.1:5000"
     DEFAULT_LOCALE: str = "bg"
     SESSION_COOKIE_SECURE: bool = False
+    # Reverse proxies in front of the app that add X-Forwarded-For/-Proto: 0 = none, the peer is the client.
+    TRUSTED_PROXY_HOPS: int = 0
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
     # Mail: MAIL_DIR set and MAIL_HOST empty means "write .eml files" (embedded mode)
     MAIL_DIR: str = ""
