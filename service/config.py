@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "embedded-mode-only-secret"
 SECRET_KEY_FILE = "secret_key"  # under VAR_DIR: the secret generated on the first run without SECRET_KEY
 MIN_SECRET_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 
 
 def _bool(value: str) -> bool:
@@ -89,7 +90,7 @@ class Settings:
     # Observability
     LOG_FORMAT: str = "text"  # text | json (one JSON object per line, with the request id)
     LOG_LEVEL: str = "INFO"
-    METRICS_TOKEN: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
+    METRICS_TOKEN: str = ""  # GET /metrics needs "Authorization: Bearer <token>"; required in production
     PROMETHEUS_MULTIPROC_DIR: str = ""  # prometheus-client reads it itself: one empty dir per service
     WORKER_METRICS_PORT: int = 0  # >0: each Celery worker serves its own /metrics on this port
     extra: dict = field(default_factory=dict)
@@ -180,6 +181,9 @@ class Settings:
             problems.append("DATABASE_URL must point to PostgreSQL in production")
         if not self.BROKER_URL:
             problems.append("BROKER_URL must point to the shared broker (Redis) in production")
+        if len(self.METRICS_TOKEN) < MIN_METRICS_TOKEN_LENGTH:
+            problems.append(f"METRICS_TOKEN must be set to a random value of at least {MIN_METRICS_TOKEN_LENGTH} "
+                            "characters: /metrics is public without it")
         if problems:
             raise RuntimeError("Unsafe production settings: " + "; ".join(problems))
 

@@ -22,6 +22,7 @@ SAFE = {
     "SESSION_COOKIE_SECURE": "true",
     "DATABASE_URL": "postgresql+psycopg://goalflow@127.0.0.1:1/goalflow",
     "BROKER_URL": "redis://127.0.0.1:1/0",
+    "METRICS_TOKEN": "m" * 24,
 }
 
 
