@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Flask, jsonify, render_template, request, session
@@ -78,6 +79,20 @@ def http_problem(exc: HTTPException):
             if exc.response.headers.get(name):
                 response.headers[name] = exc.response.headers[name]
     return response
+
+
+def gunicorn_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own error answer (a request line over its limit: 414, headers too large: 431, a
+    malformed request: 400) as a problem document, like every other error; gunicorn.util.write_error's
+    signature. The request never reached the app: there is no request id or language to use."""
+    from gunicorn.util import write_nonblock
+
+    code = SAME_AS_DOMAIN.get(status_int) or reason.lower().replace(" ", "_")
+    body = json.dumps({"type": PROBLEM_BASE + code, "title": reason, "status": status_int, "detail": mesg,
+                       "code": code}).encode("ascii")
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    write_nonblock(sock, head.encode("latin-1") + body)
 
 
 def register(app: Flask) -> None:

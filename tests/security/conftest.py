@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.conftest import as_, tokens  # noqa: F401 - the API as one person of the world
+
 
 @pytest.fixture
 def other_app(ctx, database_url, tmp_path):
