@@ -225,7 +225,7 @@ def test_production_sends_hsts_and_secure_cookies(database_url, tmp_path, world)
 
     app = create_app(test_settings(
         database_url, tmp_path, ENV="production", SESSION_COOKIE_SECURE=True, BASE_URL="https://goals.example.bg",
-        BROKER_URL="redis://127.0.0.1:6379/15",
+        BROKER_URL="redis://127.0.0.1:6379/15", METRICS_TOKEN="m" * 32,
     ))
     browser = app.test_client()
     form = browser.get("/login", base_url="https://goals.example.bg")
