@@ -117,7 +117,8 @@ def register(app: Flask) -> None:
     def on_http_error(exc: HTTPException):
         if wants_problem():
             return http_problem(exc)
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+        kept = {name: value for name, value in exc.get_headers() if name in KEPT_HEADERS}  # Retry-After of a 429
+        return render_template("error.html", status=exc.code, message=exc.description), exc.code, kept
 
     @app.errorhandler(Exception)
     def on_unexpected(exc: Exception):

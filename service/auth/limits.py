@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache, wraps
 
 from flask import Flask, Response, g, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from limits import parse
 from sqlalchemy import delete, func, select
@@ -148,7 +149,9 @@ def login_limits(view: Callable) -> Callable:
             if wait is not None:
                 log.warning("sign-in refused (locked) for %r from %s, %d s to wait", account, address, wait,
                             extra={"address": address, "account": account})
-                raise TooManyRequests(retry_after=wait)
+                raise TooManyRequests(
+                    _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=wait), retry_after=wait
+                )
             g.login_attempt = (account, address)
         return view(*args, **kwargs)
 

@@ -85,6 +85,7 @@ def test_the_web_form_is_refused_with_a_page_while_locked(world, ctx):
         assert _form_sign_in(browser, world.secretary.email, "wrong", ATTACKER).status_code == 401
     locked = _form_sign_in(browser, world.secretary.email, world.password, ATTACKER)
     assert locked.status_code == 429 and locked.mimetype == "text/html"
+    assert "Твърде много неуспешни опити за вход" in locked.text and int(locked.headers["Retry-After"]) > 0
     assert _form_sign_in(ctx.test_client(), world.secretary.email, world.password, "198.51.100.40").status_code == 302
 
 
