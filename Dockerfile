@@ -6,6 +6,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+# The image listens on every interface, so it is held to the production checks (service/config.py):
+# it does not start without the settings docs/production.md lists.
+ENV ENV=production
 
 # WeasyPrint draws PDFs with pango; DejaVu has the Cyrillic glyphs, Liberation Serif the metrics of
 # Times New Roman that the exports are laid out in; pg_dump/pg_restore for backups.

@@ -20,6 +20,11 @@ control_socket_disable = True  # no runtime control interface: one less socket, 
 forwarded_allow_ips = "*"  # behind the proxy that ends TLS; it sets X-Forwarded-Proto
 
 
+def on_starting(server):
+    # Only the loopback interface may be served with a secret nobody configured (Settings.check_listen).
+    _settings.check_listen(address[0] if isinstance(address, tuple) else "localhost" for address in server.cfg.address)
+
+
 def child_exit(server, worker):
     if _settings.PROMETHEUS_MULTIPROC_DIR:
         from prometheus_client import multiprocess

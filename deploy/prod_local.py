@@ -9,7 +9,7 @@ necessarily differs on one machine is changed, and each change is listed here:
   MAIL_HOST/MAIL_PORT an aiosmtpd sink on a free port (standing in for Mailpit);
 - what each container has alone: gunicorn's `--bind` (127.0.0.1 and a free port), each Celery
   worker's `--hostname`, WORKER_METRICS_PORT, PROMETHEUS_MULTIPROC_DIR (the tmpfs) and VAR_DIR;
-- `.env` (env_file and interpolation): a generated SECRET_KEY and the values in DOTENV below.
+- `.env` (env_file and interpolation): a generated SECRET_KEY and METRICS_TOKEN and the values in DOTENV below.
 
 Started: migrate (run to completion first), web (gunicorn, WEB_CONCURRENCY workers), WORKERS
 Celery workers, one beat, and the SMTP sink. Ctrl-C stops everything.
@@ -44,7 +44,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 APP_SERVICES = ("migrate", "web", "worker", "beat")
-# The local stand-in for `.env`: what an operator would write there (SECRET_KEY is generated).
+# The local stand-in for `.env`: what an operator would write there (SECRET_KEY and METRICS_TOKEN are generated).
 DOTENV = {
     "BASE_URL": "https://goalflow.localhost",
     "POSTGRES_PASSWORD": "unused-natively",
@@ -222,7 +222,8 @@ class ProdLocal:
         self.workers = workers
         self.run_dir = Path(run_dir or tempfile.mkdtemp(prefix="goalflow-prod-"))
         self.web_port = web_port or free_port()
-        self.dotenv = {"SECRET_KEY": secrets.token_urlsafe(48), **DOTENV, **(dotenv or {})}
+        self.dotenv = {"SECRET_KEY": secrets.token_urlsafe(48), "METRICS_TOKEN": secrets.token_urlsafe(24),
+                       **DOTENV, **(dotenv or {})}
         self.keep_database = keep_database
         self.database = f"goalflow_prod_{uuid.uuid4().hex[:10]}"
         self.compose = load_compose()

@@ -9,6 +9,7 @@ from flask import Flask, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import models  # noqa: F401 - every model registered before anything queries
 from service.config import Settings
@@ -36,6 +37,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config.update(settings.flask_config())
+    if settings.TRUSTED_PROXY_HOPS > 0:
+        # The client's address as the nearest TRUSTED_PROXY_HOPS proxies saw it; anything a client
+        # wrote into X-Forwarded-For itself lies further left and is ignored. Off, the header is ignored.
+        hops = settings.TRUSTED_PROXY_HOPS
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked below, only for cookie-authenticated writes
     app.config["WTF_CSRF_TIME_LIMIT"] = None
     from service import observability
@@ -51,9 +57,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.login_view = "web.login"
     login_manager.session_protection = "basic"
     csrf.init_app(app)
-    from service.auth.limits import init_limiter
+    from service.auth.limits import init_limits
 
-    init_limiter(app, settings)
+    init_limits(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     Talisman(

@@ -7,12 +7,23 @@ setting comes from the environment and unsafe values refuse to start.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
+import secrets
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
 ROOT = Path(__file__).resolve().parent.parent
+# The constant that once signed embedded sessions. It is public, so it is refused in every mode.
 DEFAULT_SECRET_KEY = "embedded-mode-only-secret"
+SECRET_KEY_FILE = "secret_key"  # under VAR_DIR: the secret generated on the first run without SECRET_KEY
+MIN_SECRET_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 
 
 def _bool(value: str) -> bool:
@@ -27,15 +38,17 @@ def _int_list(value: str) -> tuple[int, ...]:
 class Settings:
     # Core
     ENV: str = "embedded"  # embedded | production | test
-    SECRET_KEY: str = DEFAULT_SECRET_KEY
+    SECRET_KEY: str = ""  # empty outside production: a random one is generated once and kept in VAR_DIR/secret_key
     DEBUG: bool = False
     VAR_DIR: str = str(ROOT / "var")
     DATABASE_URL: str = ""  # default: sqlite under VAR_DIR
     BROKER_URL: str = ""  # default: kombu's SQLAlchemy transport on sqlite under VAR_DIR
-    REDIS_URL: str = ""  # rate-limit storage and redbeat lock in production
+    REDIS_URL: str = ""  # redbeat's schedule and lock in production
     BASE_URL: str = "http://127.0.0.1:5000"
     DEFAULT_LOCALE: str = "bg"
     SESSION_COOKIE_SECURE: bool = False
+    # Reverse proxies in front of the app that add X-Forwarded-For/-Proto: 0 = none, the peer is the client.
+    TRUSTED_PROXY_HOPS: int = 0
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
     # Mail: MAIL_DIR set and MAIL_HOST empty means "write .eml files" (embedded mode)
     MAIL_DIR: str = ""
@@ -68,7 +81,7 @@ class Settings:
     SWEEP_INTERVAL_SECONDS: int = 300
     TIMEZONE: str = "Europe/Sofia"
     # Security
-    LOGIN_RATE_LIMIT: str = "10 per minute"
+    LOGIN_RATE_LIMIT: str = "10 per minute"  # failed sign-ins per address, and per account (service/auth/limits.py)
     TOKEN_DEFAULT_DAYS: int = 90
     FRESH_LOGIN_MINUTES: int = 15
     DEMO_PASSWORD: str = "haskovo2023"
@@ -77,7 +90,7 @@ class Settings:
     # Observability
     LOG_FORMAT: str = "text"  # text | json (one JSON object per line, with the request id)
     LOG_LEVEL: str = "INFO"
-    METRICS_TOKEN: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
+    METRICS_TOKEN: str = ""  # GET /metrics needs "Authorization: Bearer <token>"; required in production
     PROMETHEUS_MULTIPROC_DIR: str = ""  # prometheus-client reads it itself: one empty dir per service
     WORKER_METRICS_PORT: int = 0  # >0: each Celery worker serves its own /metrics on this port
     # Signatures (docs/signatures.md). The governor's КЕП: the qualified providers' CA certificates
@@ -146,13 +159,44 @@ class Settings:
             setattr(settings, key, value)
         return settings
 
+    @property
+    def secret_configured(self) -> bool:
+        """SECRET_KEY was given, long enough, and is not the old public constant."""
+        return len(self.SECRET_KEY) >= MIN_SECRET_LENGTH and self.SECRET_KEY != DEFAULT_SECRET_KEY
+
+    def secret_key(self) -> str:
+        """The key that signs sessions and CSRF tokens: the configured one, else the generated one."""
+        if self.SECRET_KEY:
+            return self.SECRET_KEY
+        return load_or_create_secret(Path(self.VAR_DIR) / SECRET_KEY_FILE)
+
+    def check_listen(self, hosts: Iterable[str]) -> None:
+        """Refuse to serve anything but the loopback interface without a configured SECRET_KEY.
+
+        A secret generated under VAR_DIR is good for one person's machine; an instance others can
+        reach must have its key chosen by its operator (and kept with its backups).
+        """
+        exposed = [host for host in hosts if not is_loopback(host)]
+        if exposed and not self.secret_configured:
+            raise RuntimeError(
+                f"Refusing to listen on {', '.join(exposed)} without a configured SECRET_KEY: set SECRET_KEY to "
+                f"a random value of at least {MIN_SECRET_LENGTH} characters (e.g. `openssl rand -base64 48`), "
+                "or listen on 127.0.0.1"
+            )
+
     def check_safe(self) -> None:
-        """Refuse to run production with a setting that would be unsafe."""
+        """Refuse to start with a setting that would be unsafe: a known or short secret in any mode,
+        and everything production needs."""
         if self.ENV != "production":
+            if self.SECRET_KEY and not self.secret_configured:
+                raise RuntimeError(
+                    f"Unsafe settings: SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters "
+                    "(or empty, to have one generated under VAR_DIR)"
+                )
             return
         problems = []
-        if self.SECRET_KEY in ("", DEFAULT_SECRET_KEY) or len(self.SECRET_KEY) < 32:
-            problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+        if not self.secret_configured:
+            problems.append(f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters")
         if self.DEBUG:
             problems.append("DEBUG must be off in production")
         if not self.SESSION_COOKIE_SECURE:
@@ -167,12 +211,15 @@ class Settings:
             problems.append("SIGNATURE_TRUST_ROOTS must name the qualified providers' CAs when REPORT_SIGNATURE_REQUIRED is on")
         if self.seal_configured and not self.TSA_URL:
             problems.append("TSA_URL must be set with the seal: every seal is time-stamped")
+        if len(self.METRICS_TOKEN) < MIN_METRICS_TOKEN_LENGTH:
+            problems.append(f"METRICS_TOKEN must be set to a random value of at least {MIN_METRICS_TOKEN_LENGTH} "
+                            "characters: /metrics is public without it")
         if problems:
             raise RuntimeError("Unsafe production settings: " + "; ".join(problems))
 
     def flask_config(self) -> dict:
         return {
-            "SECRET_KEY": self.SECRET_KEY,
+            "SECRET_KEY": self.secret_key(),
             "DEBUG": self.DEBUG,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -186,3 +233,42 @@ class Settings:
             "BABEL_DEFAULT_TIMEZONE": self.TIMEZONE,
             "GOALFLOW": self,
         }
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and "localhost"; any other name or address may be reachable from elsewhere."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The secret kept at `path`, made on first use: random, readable by this user only (0600).
+
+    Several processes may start at once (gunicorn's workers, the Celery worker): the file is written
+    under another name and linked into place, so each of them reads the one complete secret that won.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mkstemp creates it 0600
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(secrets.token_urlsafe(48) + "\n")
+            try:
+                os.link(temporary, path)
+                log.info("generated a new secret key in %s", path)
+            except FileExistsError:
+                pass  # another process was first: use its secret
+        finally:
+            os.unlink(temporary)
+    if path.stat().st_mode & 0o077:
+        log.warning("%s was readable by others: its mode is now 0600", path)
+        os.chmod(path, 0o600)
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise RuntimeError(f"{path} does not hold a usable secret: remove it to have a new one generated")
+    return secret

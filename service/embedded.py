@@ -34,6 +34,11 @@ def main() -> int:
     # the children inherit it.
     os.environ.setdefault("BASE_URL", f"http://{host}:{port}")
     settings = Settings.from_env()
+    try:
+        settings.check_listen([host])
+    except RuntimeError as exc:
+        print(f"goalflow: {exc}", file=sys.stderr)
+        return 2
     prepare(settings)
     bin_dir = os.path.dirname(sys.executable)
     children = [

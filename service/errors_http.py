@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, session
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
@@ -80,7 +81,28 @@ def http_problem(exc: HTTPException):
     return response
 
 
+def gunicorn_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own error answer (a request line over its limit: 414, headers too large: 431, a
+    malformed request: 400) as a problem document, like every other error; gunicorn.util.write_error's
+    signature. The request never reached the app: there is no request id or language to use."""
+    from gunicorn.util import write_nonblock
+
+    code = SAME_AS_DOMAIN.get(status_int) or reason.lower().replace(" ", "_")
+    body = json.dumps({"type": PROBLEM_BASE + code, "title": reason, "status": status_int, "detail": mesg,
+                       "code": code}).encode("ascii")
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    write_nonblock(sock, head.encode("latin-1") + body)
+
+
 def register(app: Flask) -> None:
+    @app.after_request
+    def keep_no_session_of_a_failure(response):
+        # What a failed request put into the session (a sign-in half done) never reaches the browser.
+        if response.status_code >= 500:
+            session.modified = False
+        return response
+
     @app.errorhandler(GoalflowError)
     def on_domain_error(exc: GoalflowError):
         db.session.rollback()
@@ -95,7 +117,8 @@ def register(app: Flask) -> None:
     def on_http_error(exc: HTTPException):
         if wants_problem():
             return http_problem(exc)
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+        kept = {name: value for name, value in exc.get_headers() if name in KEPT_HEADERS}  # Retry-After of a 429
+        return render_template("error.html", status=exc.code, message=exc.description), exc.code, kept
 
     @app.errorhandler(Exception)
     def on_unexpected(exc: Exception):

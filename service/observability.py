@@ -168,7 +168,7 @@ def _finish_request(response: Response) -> Response:
     logging.getLogger("goalflow.request").info(
         "%s %s %s", request.method, request.path, response.status_code,
         extra={"method": request.method, "path": request.path, "status": response.status_code,
-               "duration_ms": round(elapsed * 1000, 1), "request_id": rid},
+               "duration_ms": round(elapsed * 1000, 1), "request_id": rid, "address": request.remote_addr},
     )
     return response
 

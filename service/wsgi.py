@@ -1,5 +1,12 @@
 """The WSGI entry point for gunicorn: `gunicorn service.wsgi:app`."""
 
+import gunicorn.util
+
 from service.app import create_app
+from service.errors_http import gunicorn_error
+
+# gunicorn answers what never reaches the app (a request line over its limit: 414) with the one
+# function gunicorn.util.write_error: ours makes that answer a problem document too.
+gunicorn.util.write_error = gunicorn_error
 
 app = create_app()

@@ -70,7 +70,10 @@ def me():
 @bp.arguments(s.PasswordChangeSchema)
 @bp.response(204)
 def change_password(body: dict):
-    """Change my password; every other session of mine ends (this one goes on)."""
+    """Change my password: every session and every API token of mine ends, the calling one too.
+
+    A browser that calls it stays signed in (with a new session); a program asks for a new token.
+    """
     user = actor()
     try:
         org.change_password(user=user, current=body["current_password"], new=body["new_password"])

@@ -31,6 +31,16 @@ IF_MATCH_DOC = {
 ETAG_HEADER_DOC = {"ETag": {"description": "The version of the object", "schema": {"type": "string"}}}
 
 
+def refuse_repeated_parameters() -> None:
+    """`?state=done&state=planned` is refused (422 naming the parameter), not read as its first value:
+    no parameter of the API takes a list, and a client that sends one twice means something we do not do."""
+    if not request.path.startswith("/api/"):
+        return
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise GoalflowError("invalid_input", fields={name: ["given more than once: send it once"] for name in repeated})
+
+
 class GoalflowApi(Api):
     """flask-smorest, answering errors as problem documents (service/errors_http.py does it app-wide)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from service.api import approvals, auth, docs, documents, goals, org, progress, signatures
-from service.api.common import GoalflowApi, authenticate
+from service.api.common import GoalflowApi, authenticate, refuse_repeated_parameters
 
 BLUEPRINTS = (auth.bp, org.bp, goals.bp, approvals.bp, progress.bp)
 for _bp in BLUEPRINTS:  # once, at import: a blueprint serves every app made in this process
@@ -37,6 +37,7 @@ def register(app: Flask) -> None:
             "components": {"securitySchemes": SECURITY_SCHEMES},
         },
     )
+    app.before_request(refuse_repeated_parameters)  # every /api/ path, the documents' endpoints too
     api = GoalflowApi(app)
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)

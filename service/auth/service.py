@@ -57,7 +57,9 @@ def user_for_token(secret: str, *, now: datetime | None = None) -> User | None:
         .where(ApiToken.token_hash == _digest(secret))
         .options(joinedload(ApiToken.user).joinedload(User.roles))
     ).unique().scalar_one_or_none()
-    if token is None or token.revoked_at is not None or token.expires_at <= now or not token.user.active:
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    if token.user is None or not token.user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at > USE_RECORDED_EVERY:
         # Recorded now and then, not on every call: enough to tell a forgotten token from one in use.
@@ -78,6 +80,29 @@ def revoke_token(*, user: User, token_id: int, now: datetime | None = None) -> N
                 chain_id=user.administration_id or 0, action="token_revoked", subject_type="user",
                 subject_id=user.id, actor_id=user.id, after={"token": token.id}, at=now,
             )
+
+
+def revoke_all_access(*, user: User, actor: User, why: str, now: datetime | None = None) -> int:
+    """End every way `user` is signed in: all their API tokens and all their browser sessions.
+
+    Called inside the caller's transaction when the password changes or the account is disabled. A
+    revoked token stays revoked: enabling the account again brings none back, nor any old cookie
+    (their session generation has moved on). Returns how many tokens were revoked.
+    """
+    now = now or utcnow()
+    user.session_generation += 1
+    revoked = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if revoked:
+        audit.record(
+            chain_id=user.administration_id or 0, action="tokens_revoked", subject_type="user", subject_id=user.id,
+            actor_id=actor.id, after={"tokens": revoked, "why": why}, at=now,
+        )
+    return revoked
 
 
 def list_tokens(user: User) -> list[ApiToken]:

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select
 
 from service import authz
 from service.audit import service as audit
+from service.auth import service as tokens
 from service.common import local_today, settings
 from service.db import utcnow
 from service.errors import GoalflowError
@@ -184,14 +185,18 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def change_password(*, user: User, current: str, new: str) -> None:
-    """A new password ends every other session of this person (their cookies carry the old generation)."""
+    """A new password ends every session of this person and revokes all their API tokens.
+
+    Whoever learnt the old password may have made a token with it: none survives. The browser that
+    changed it signs in again at once (the pages and the API do it for the person).
+    """
     if not _check_password(user, current):
         raise GoalflowError("invalid_input", fields={"current_password": "does not match"})
     if len(new) < MIN_PASSWORD:
         raise GoalflowError("invalid_input", fields={"new_password": f"at least {MIN_PASSWORD} characters"})
     with transaction():
         user.password_hash = hash_password(new)
-        user.session_generation += 1
+        tokens.revoke_all_access(user=user, actor=user, why="password_changed")
         audit.record(
             chain_id=user.administration_id or 0,
             action="password_changed",
@@ -402,7 +407,8 @@ def get_visible_user(actor: User, user_id: int) -> User:
 def update_user(*, actor: User, user_id: int, changes: dict) -> User:
     """Name, language, roles (replaced whole) and whether the account is active; the administrator's work.
 
-    Disabling an account ends its sessions at once; its tokens stop working with it.
+    Disabling an account ends its sessions and revokes its tokens at once; enabling it again brings
+    none of them back (the person signs in again and makes new tokens).
     """
     with transaction():
         user = get_visible_user(actor, user_id)
@@ -418,7 +424,10 @@ def update_user(*, actor: User, user_id: int, changes: dict) -> User:
             user.locale = changes["locale"]
         if "active" in changes and changes["active"] != user.active:
             user.active = changes["active"]
-            user.session_generation += 1
+            if user.active:
+                user.session_generation += 1
+            else:
+                tokens.revoke_all_access(user=user, actor=actor, why="account_disabled")
         if "roles" in changes:
             user.roles.clear()
             db.session.flush()  # the old assignments leave before the new ones meet the unique constraint

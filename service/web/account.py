@@ -75,10 +75,10 @@ def change_password():
         org.change_password(user=me, current=request.form.get("current_password", ""), new=new)
     except GoalflowError as exc:
         return _failed(exc, "password")
-    # Other sessions end with the old generation; this one is renewed.
+    # Other sessions end with the old generation and every token is revoked; this session is renewed.
     login_user(me)
     mark_login()
-    flash(_("Your password was changed. Other sessions were signed out."), "success")
+    flash(_("Your password was changed. Other sessions were signed out and your API tokens revoked."), "success")
     return redirect(url_for("web.account"))
 
 

@@ -6,6 +6,9 @@ The blueprint lives here; each group of pages registers its routes on it from it
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import unquote, urlsplit
+
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
@@ -18,12 +21,33 @@ from service.org import service as org
 bp = Blueprint("web", __name__)
 
 
+MAX_REDIRECT_LENGTH = 2000
+
+
+def same_site_path(target: str) -> str | None:
+    """`target` when it can only lead to a page of this site, else None.
+
+    Browsers are forgiving: they drop tabs and line breaks inside a URL, read a backslash as a slash
+    and `//host` or `scheme:` as another site. Only a plain absolute path with none of that is taken,
+    and it must stay one after another round of percent-decoding (in case something decodes it
+    again). Control characters never reach a Location header.
+    """
+    if not target or len(target) > MAX_REDIRECT_LENGTH:
+        return None
+    for form in (target, unquote(target)):
+        if "\\" in form or any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in form):
+            return None
+        if not form.startswith("/") or form.startswith("//"):
+            return None
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc:
+            return None
+    return target
+
+
 def safe_next(default: str) -> str:
-    """Only local paths: a crafted ?next= must not send anyone to another site."""
-    target = request.values.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """The client's ?next= (or form field) when it is a path of this site, else `default`."""
+    return same_site_path(request.values.get("next", "")) or default
 
 
 @bp.get("/lang/<code>")
@@ -31,9 +55,9 @@ def set_language(code: str):
     if code not in ("bg", "en"):
         raise GoalflowError("not_found")
     session["lang"] = code
-    back = request.referrer or ""
-    host = request.host_url
-    return redirect(back if back.startswith(host) else url_for("web.home"))
+    back, host = request.referrer or "", request.host_url
+    path = same_site_path("/" + back[len(host):]) if back.startswith(host) else None
+    return redirect(path or url_for("web.home"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -9,18 +9,6 @@ import pytest
 ROLES = ("governor", "deputy", "secretary", "head_a", "head_b", "expert_a", "expert_b", "observer", "sysadmin")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_limits(app):
-    """Sign-in counters are per process: each test starts from zero and leaves nothing behind."""
-    from service.extensions import limiter
-
-    with app.app_context():
-        limiter.reset()
-    yield
-    with app.app_context():
-        limiter.reset()
-
-
 class Api:
     """The test client speaking JSON with a bearer token (or none)."""
 

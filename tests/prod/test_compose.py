@@ -14,7 +14,8 @@ from tests.conftest import REQUIRE_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 GOALFLOW_SERVICES = ("migrate", "web", "worker", "beat")
-DOTENV = {"SECRET_KEY": "s" * 48, "BASE_URL": "https://goalflow.example.bg", "POSTGRES_PASSWORD": "pw"}
+DOTENV = {"SECRET_KEY": "s" * 48, "BASE_URL": "https://goalflow.example.bg", "POSTGRES_PASSWORD": "pw",
+          "METRICS_TOKEN": "m" * 24}
 
 
 @pytest.fixture(scope="module")

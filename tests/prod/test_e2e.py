@@ -90,8 +90,9 @@ def call(prod: ProdLocal, method: str, path: str, body: dict | None = None, *, t
     return status, (json.loads(raw) if raw.strip().startswith(b"{") else {"raw": raw.decode()}), response_headers
 
 
-def scrape(url: str) -> dict[tuple[str, tuple], float]:
-    with urllib.request.urlopen(url, timeout=10) as response:
+def scrape(url: str, token: str | None = None) -> dict[tuple[str, tuple], float]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
         text = response.read().decode()
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -158,7 +159,7 @@ def test_a_goal_is_completed_through_its_approvals_and_everyone_is_told(prod):
         assert message["Subject"]
 
     # Metrics: the web processes' counters, the database's outbox, the workers' deliveries.
-    web = scrape(prod.base_url + "/metrics")
+    web = scrape(prod.base_url + "/metrics", prod.dotenv["METRICS_TOKEN"])
     assert web[("goalflow_transitions_applied_total", (("subject_type", "goal"), ("transition", "complete")))] == 1
     assert web[("goalflow_outbox_backlog", ())] == 0
     assert web[("goalflow_outbox_messages", (("status", "sent"),))] == len(messages)
