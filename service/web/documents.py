@@ -1,29 +1,25 @@
 """Importing a plan or a report from a file: upload, a dry-run preview, then confirm.
 
-The uploaded file waits for the confirmation under VAR_DIR/imports, named by a random token
-that only this browser session knows; confirming imports exactly what was previewed.
+The uploaded file waits for the confirmation in the upload store (service.goals.uploads), under
+an opaque id that only this browser session knows; confirming imports exactly what was previewed.
+The session holds that id and nothing else names a file: a forged or tampered session value is no
+upload at all.
 """
 
 from __future__ import annotations
-
-import secrets
-import time
-from pathlib import Path
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from service.common import settings
 from service.errors import GoalflowError
-from service.goals import documents
+from service.goals import documents, uploads
 from service.goals.documents import PROGRESS_ONLY, UPDATE, ImportResult
 from service.web.common import error_message, lang
 from service.web.views import bp
 from service.workflow_registry import workflow_for
 
 SESSION_KEY = "plan_import"
-KEEP_SECONDS = 24 * 3600  # an upload nobody confirmed is removed after a day
 
 
 def _may_import() -> None:
@@ -31,20 +27,20 @@ def _may_import() -> None:
         raise GoalflowError("forbidden")
 
 
-def _uploads() -> Path:
-    folder = Path(settings().VAR_DIR) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def _pending() -> dict | None:
+    """The upload this session previewed: an id of the store's own shape, or nothing."""
+    pending = session.get(SESSION_KEY)
+    if not isinstance(pending, dict) or not uploads.valid_id(pending.get("token")):
+        return None
+    return {"token": pending["token"], "filename": str(pending.get("filename", ""))[:255]}
 
 
 def _forget_upload() -> None:
-    pending = session.pop(SESSION_KEY, None)
+    pending = _pending()
+    session.pop(SESSION_KEY, None)
     if pending:
-        (_uploads() / pending["token"]).unlink(missing_ok=True)
-    cutoff = time.time() - KEEP_SECONDS
-    for old in _uploads().iterdir():
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
+        uploads.discard(pending["token"])
+    uploads.sweep()
 
 
 def _form(status: int = 200, problem: str = ""):
@@ -91,8 +87,7 @@ def plan_import_preview():
     if not isinstance(result, ImportResult):
         return result
     _forget_upload()
-    token = secrets.token_urlsafe(24)
-    (_uploads() / token).write_bytes(data)
+    token = uploads.save(data)
     session[SESSION_KEY] = {"token": token, "filename": filename}
     return _preview(result, filename, token)
 
@@ -101,12 +96,12 @@ def plan_import_preview():
 @login_required
 def plan_import_confirm():
     _may_import()
-    pending = session.get(SESSION_KEY)
-    path = _uploads() / pending["token"] if pending else None
-    if not pending or request.form.get("token") != pending["token"] or not path.is_file():
+    pending = _pending()
+    data = uploads.read(pending["token"]) if pending and request.form.get("token") == pending["token"] else None
+    if data is None:
         flash(_("That preview is no longer current: choose the file again."), "error")
         return redirect(url_for("web.plan_import"))
-    result = _attempt(path.read_bytes(), pending["filename"], dry_run=False)
+    result = _attempt(data, pending["filename"], dry_run=False)
     if not isinstance(result, ImportResult):
         return result
     _forget_upload()
