@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from service import authz
 from service.audit import service as audit
 from service.errors import GoalflowError
 from service.extensions import db
@@ -214,7 +215,7 @@ def admin_message(message_id: int):
 @bp.post("/admin/outbox/retry")
 @role_required(Role.ADMIN)
 def admin_retry_failed():
-    count = outbox.retry_failed(actor=current_user)
+    count = outbox.retry_failed(actor=current_user)  # the failed messages of this administration only
     flash(_("%(n)s failed messages will be sent again.", n=count), "success")
     return redirect(url_for("web.admin_outbox", status="pending"))
 
@@ -227,5 +228,5 @@ def admin_retry_failed():
 def admin_audit():
     report = None
     if request.args.get("check"):
-        report = audit.verify(current_user.administration_id)
+        report = audit.verify(authz.administered(current_user))  # this administration's chain only
     return render_template("admin/audit.html", report=report, lang=lang())
