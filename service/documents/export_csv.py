@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
+from service.text import printable
+
 from .model import Lang, PlanDocument
 from .rendering import as_text, columns_for, goal_values
 from .values import protect_formula
@@ -14,6 +16,7 @@ from .values import protect_formula
 def export_csv(document: PlanDocument, *, lang: Lang = "bg", delimiter: str = ";") -> bytes:
     """ ";" by default: the list separator of Excel in Bulgarian, and amounts written with a
     decimal comma then need no quoting."""
+    document = printable(document)  # a file for people and spreadsheets: no control characters
     columns = columns_for(document, lang)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")

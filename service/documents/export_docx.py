@@ -22,6 +22,8 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from lxml.etree import SubElement
 
+from service.text import printable
+
 from .model import Lang, PlanDocument
 from .preamble import approval_lines, document_title
 from .rendering import PAGE_WORDS, Column, as_text, columns_for, goal_values, group_spans
@@ -36,6 +38,7 @@ _TABLE_FONT_SIZE: Final = Pt(8)
 def export_docx(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
     """A4 landscape; approval block, title, the table with a two-row header repeated on every
     page, and page numbers in the footer."""
+    document = printable(document)  # whatever is stored: XML cannot hold control characters
     word = Document()
     section = word.sections[0]
     _landscape_a4(section)

@@ -8,6 +8,8 @@ from decimal import Decimal
 from html import escape
 from typing import Final
 
+from service.text import printable
+
 from .columns import FINANCING_AMOUNT
 from .model import Lang, PlanDocument
 from .preamble import approval_lines, document_title
@@ -45,6 +47,7 @@ def export_pdf(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
     of megabytes, which a long-lived web or worker process would keep after the PDF is sent; the
     child gives them back to the system when it ends. A process that may not have children (a
     daemonic pool process) lays it out itself."""
+    document = printable(document)  # whatever is stored: XML cannot hold control characters
     html = _html(document, lang)
     if _may_not_fork():
         return _layout(html)

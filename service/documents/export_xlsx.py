@@ -15,6 +15,8 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from service.text import printable
+
 from .columns import FINANCING_AMOUNT
 from .model import Lang, PlanDocument
 from .preamble import approval_lines, document_title
@@ -38,6 +40,7 @@ _SHEET_TITLES: Final[dict[tuple[str, str], str]] = {
 
 def export_xlsx(document: PlanDocument, *, lang: Lang = "bg") -> bytes:
     """Title and approval above a two-row header; header frozen, auto filter, wrapped text."""
+    document = printable(document)  # whatever is stored: XML cannot hold control characters
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _SHEET_TITLES[(lang, document.kind)]

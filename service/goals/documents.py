@@ -77,6 +77,7 @@ from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Activity, Goal, Indicator, Plan
 from service.org.models import Administration, Role, Unit, User
+from service.text import control_fields, printable
 from service.uow import transaction
 from service.workflow_registry import workflow_for
 
@@ -399,25 +400,26 @@ def _storable(doc_goal: DocGoal) -> DocGoal:
             ))
             ind = dataclasses.replace(ind, unit=ind.unit[:_UNIT_LIMIT], **dict.fromkeys(too_large))
         indicators.append(ind)
-    if not notes:
-        return _without_nul(doc_goal)
-    return _without_nul(dataclasses.replace(
-        doc_goal, **changes, indicators=indicators, warnings=[*doc_goal.warnings, *notes], needs_review=True,
-    ))
+    if notes:
+        doc_goal = dataclasses.replace(
+            doc_goal, **changes, indicators=indicators, warnings=[*doc_goal.warnings, *notes], needs_review=True,
+        )
+    return _without_control(doc_goal)
 
 
-def _without_nul(value: Any) -> Any:
-    """PostgreSQL keeps no NUL character in text; a file decoded from UTF-16 may carry one."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value, **{
-            f.name: _without_nul(getattr(value, f.name)) for f in dataclasses.fields(value)
-            if isinstance(getattr(value, f.name), str | list)
-        })
-    return value
+def _without_control(doc_goal: DocGoal) -> DocGoal:
+    """The row with its control characters removed (PostgreSQL keeps no NUL, XML none of most;
+    a file decoded from UTF-16 or typed by hand may carry them), and a warning saying so."""
+    clean = printable(doc_goal)
+    if clean == doc_goal:
+        return doc_goal
+    fields = {path.split(".")[0] for path in control_fields(dataclasses.asdict(doc_goal))}
+    where = ", ".join(sorted(fields - {"warnings", "source_cells"}))
+    note = bilingual(
+        f"Управляващите знаци в клетките на реда ({where or 'source_cells'}) са премахнати; останалият текст е запазен.",
+        f"Control characters in the row's cells ({where or 'source_cells'}) were removed; the rest of the text is kept.",
+    )
+    return dataclasses.replace(clean, warnings=[*clean.warnings, note], needs_review=True)
 
 
 def _split_indicators(doc_goal: DocGoal) -> DocGoal:

@@ -185,5 +185,6 @@ def test_values_beyond_what_the_columns_hold_are_kept_in_the_cells(haskovo_admin
     goal = result.plan.goals[0]
     assert goal.title == "Цел с NUL" and len(goal.financing_source) == 300 and goal.financing_amount is None
     assert goal.indicators[0].target is None and goal.indicators[0].target_text == "10^20"
-    assert goal.needs_review and len(goal.import_warnings) == 3
+    assert goal.needs_review and len(goal.import_warnings) == 4
+    assert "Control characters in the row's cells (title) were removed" in goal.import_warnings[-1], "the NUL is named"
     assert goal.source_cells == ["1", "Цел с NUL", "Източник ..."]
