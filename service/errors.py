@@ -116,6 +116,27 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     "too_large": (413, "{detail}", "{detail}"),
     "zip_bomb": (413, "{detail}", "{detail}"),
     "unsupported": (415, "{detail}", "{detail}"),
+    # The bounds of one import (service/documents/limits.py, set from IMPORT_* in service/config.py).
+    "part_too_large": (
+        413,
+        "Частта „{part}“ на файла се разархивира до {size} байта, а допустимото е до {limit} байта.",
+        "The part '{part}' of the file expands to {size} bytes; the limit is {limit} bytes.",
+    ),
+    "too_many_rows": (
+        413,
+        "Таблицата има {rows} реда, а допустимото е до {limit}: разделете документа.",
+        "The table has {rows} rows; the limit is {limit}: split the document.",
+    ),
+    "too_slow": (
+        413,
+        "Файлът не беше обработен за {seconds} секунди и е отхвърлен: разделете го на по-малки.",
+        "The file was not processed within {seconds} seconds and was refused: split it up.",
+    ),
+    "import_queue_unavailable": (
+        503,
+        "Фоновата обработка не е достъпна в момента; опитайте отново след малко.",
+        "Background processing is not available right now; try again shortly.",
+    ),
 }
 
 

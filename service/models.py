@@ -2,13 +2,13 @@
 
 from service.approvals.models import Decision, RequestStage, StageSlot, TransitionRequest
 from service.audit.models import ChainHead, Event
-from service.goals.models import Activity, Goal, Indicator, Plan, goal_units
+from service.goals.models import Activity, Goal, ImportJob, Indicator, Plan, goal_units
 from service.notifications.models import Attachment, Notification
 from service.org.models import Administration, ApiToken, Role, RoleAssignment, Substitution, Unit, User
 from service.progress.models import Campaign, ProgressReport, ProgressValue
 
 __all__ = [
     "Activity", "Administration", "ApiToken", "Attachment", "Campaign", "ChainHead", "Decision", "Event",
-    "Goal", "Indicator", "Notification", "Plan", "ProgressReport", "ProgressValue", "RequestStage", "Role",
+    "Goal", "ImportJob", "Indicator", "Notification", "Plan", "ProgressReport", "ProgressValue", "RequestStage", "Role",
     "RoleAssignment", "StageSlot", "Substitution", "TransitionRequest", "Unit", "User", "goal_units",
 ]

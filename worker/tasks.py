@@ -12,6 +12,8 @@ from datetime import datetime
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
+from service.goals import import_jobs
+from service.goals.import_jobs import IMPORT_DOCUMENT
 from service.notifications import service as outbox
 from service.notifications.reminders import sweep as run_sweep
 from service.progress import service as progress
@@ -57,3 +59,9 @@ def open_due_campaigns(as_of: str | None = None) -> list[int]:
 @shared_task(name=CLOSE_CAMPAIGN, **RETRY)
 def close_campaign(campaign_id: int, as_of: str | None = None) -> int:
     return progress.close_campaign(campaign_id=campaign_id, now=_moment(as_of)).id
+
+
+@shared_task(name=IMPORT_DOCUMENT)
+def import_document(job_id: int) -> str:
+    """A large plan import (service.goals.import_jobs): claimed once, so a redelivered task does nothing."""
+    return import_jobs.run(job_id)

@@ -49,6 +49,7 @@ from service.documents import (
     export_docx,
     export_pdf,
     export_xlsx,
+    limits,
     parse_document,
     state_label,
     status_to_state,
@@ -71,6 +72,7 @@ from service.documents.columns import (
 from service.documents.errors import bilingual
 from service.documents.model import Kind, Lang
 from service.documents.rendering import columns_for, goal_values
+from service.documents.safety import check_bytes, check_zip
 from service.documents.values import parse_quantity
 from service.errors import GoalflowError
 from service.extensions import db
@@ -233,7 +235,47 @@ def read_upload(data: bytes, filename: str = "") -> PlanDocument:
 
 
 def document_problem(exc: DocumentError) -> GoalflowError:
-    return GoalflowError(exc.code, detail=exc.message)
+    return GoalflowError(exc.code, detail=exc.message, **exc.params)
+
+
+def import_limits():
+    """The bounds of one import, from the settings (IMPORT_*); the clock starts when entered."""
+    s = settings()
+    return limits.bounded(
+        max_part_bytes=s.IMPORT_MAX_PART_BYTES, max_rows=s.IMPORT_MAX_ROWS, seconds=s.IMPORT_MAX_SECONDS,
+    )
+
+
+def check_package_early(data: bytes, filename: str = "") -> None:
+    """What can be refused from the size and the zip's central directory alone (no part is
+    decompressed): a file too large, a zip bomb, a part declared larger than the limit."""
+    with import_limits():
+        try:
+            check_bytes(data, settings().MAX_CONTENT_LENGTH)
+            if data.startswith(b"PK"):
+                check_zip(data)
+        except DocumentError as exc:
+            raise document_problem(DocumentError(exc.code, f"{filename}: {exc.message}" if filename else exc.message,
+                                                 **exc.params)) from exc
+
+
+def import_upload(
+    data: bytes, filename: str, *, administration: Administration, actor: User | None, dry_run: bool = False,
+    progress: Callable[[int], Any] | None = None, before_writing: Callable[[int], Any] | None = None,
+) -> ImportResult:
+    """A file as sent, read and imported (or its dry run) within the import's bounds: a part too
+    large, too many rows or too long a time refuses it with its own code, and nothing is written.
+    `before_writing(number of goals)` is called once the file is read."""
+    with import_limits():
+        document = read_upload(data, filename)
+        if before_writing:
+            before_writing(len(document.goals))
+        try:
+            return import_document(
+                document, administration=administration, actor=actor, dry_run=dry_run, progress=progress,
+            )
+        except DocumentError as exc:  # the time ran out while writing: the transaction is rolled back
+            raise document_problem(exc) from exc
 
 
 def may_import(actor: User, administration_id: int) -> bool:
@@ -308,6 +350,7 @@ def import_document(
             plan = _new_plan(administration, document, actor, now)
             result.plan = plan
         for outcome in result.goals:
+            limits.check_time()
             goal = existing.get(outcome.number) or Goal(plan=plan, number=outcome.number, financing_currency=plan.currency)
             _write(goal, outcome, resolve, administration, actor, now)
             if progress:

@@ -166,7 +166,7 @@ def test_a_dry_run_lists_every_goal_with_its_warnings_and_writes_nothing(haskovo
     assert "x.bin" in bad.value.message("en")
     statuses = {code: documents.document_problem(DocumentError(code)).status for code in ERROR_CODES}
     assert statuses == {"empty": 422, "not_a_table": 422, "encoding": 422, "too_large": 413, "zip_bomb": 413,
-                        "unsupported": 415}
+                        "unsupported": 415, "part_too_large": 413, "too_many_rows": 413, "too_slow": 413}
 
 
 def test_values_beyond_what_the_columns_hold_are_kept_in_the_cells(haskovo_admin):

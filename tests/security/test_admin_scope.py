@@ -21,6 +21,7 @@ from service.audit.models import Event
 from service.auth.service import issue_token
 from service.errors import GoalflowError
 from service.extensions import db
+from service.goals.models import ImportJob
 from service.notifications import service as outbox
 from service.notifications.models import FAILED, Notification
 from service.org import service as org
@@ -47,6 +48,9 @@ def scene(two):
     failed.status, failed.last_error = FAILED, "550 mailbox unavailable"
     other.failed_id, other.message_id = failed.id, failed.id
     other.message_ids = db.session.scalars(select(Notification.id).where(Notification.email.like(f"%{THEIRS}"))).all()
+    other.job = ImportJob(administration_id=other.admin.id, actor_id=other.secretary.id, filename="plan.docx",
+                          status="done", result={"created": 1})
+    db.session.add(other.job)
     db.session.commit()
     one.token = issue_token(user=one.sysadmin, name="scope")[1]
     return one, other
@@ -208,6 +212,7 @@ def test_api_shows_and_changes_nothing_of_another_administration(client, scene, 
                      {"achieved": {}, "narrative": "", "reason": "x", "comment": ""}), f"{action} another's report")
     refused(call("GET", f"/api/v1/plans/{other.plan.id}"), "another's plan")
     refused(call("GET", f"/api/v1/plans/{other.plan.id}/export?format=csv"), "export another's plan")
+    refused(call("GET", f"/api/v1/import-jobs/{other.job.id}"), "another's import")
     refused(call("POST", f"/api/v1/plans/{other.plan.id}/goals", {"title": "x"}), "a goal in another's plan")
     refused(call("POST", f"/api/v1/plans/{other.plan.id}/transitions", {"transition": "submit_report"}),
             "move another's plan")
