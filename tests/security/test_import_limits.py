@@ -313,3 +313,29 @@ def _answers(port: int) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_a_real_worker_runs_the_import(client, backend, haskovo_admin, haskovo_bytes, tmp_path, monkeypatch):
+    """The task the request queues is picked up by `celery worker` from the broker and run to the end."""
+    if backend != "sqlite":
+        pytest.skip("run once, on SQLite and its broker")
+    from tests.worker.processes import Worker
+
+    monkeypatch.setattr(settings(), "IMPORT_BACKGROUND_BYTES", 1024)
+    db.session.commit()
+    worker = Worker(settings(), tmp_path, beat=False)
+    try:
+        worker.wait_ready()
+        answer = api_import(client, haskovo_admin.token, haskovo_bytes, "haskovo.txt")
+        assert answer.status_code == 202
+        auth = {"Authorization": f"Bearer {haskovo_admin.token}"}
+
+        def finished():
+            polled = client.get(answer.headers["Location"], headers=auth).json
+            return polled if polled["status"] in ("done", "failed") else None
+
+        polled = wait_until(finished, 60, 0.5, "the worker to import the file")
+        assert polled["status"] == "done" and polled["result"]["created"] == 8, (polled, worker.output()[-2000:])
+        assert not nothing_written(haskovo_admin)
+    finally:
+        worker.stop()
