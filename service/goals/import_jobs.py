@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from service.common import settings
 from service.db import utcnow
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 IMPORT_DOCUMENT: Final = "goalflow.import_document"
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 READING, IMPORTING = "reading", "importing"
+KEEP: Final = timedelta(days=1)
 
 
 def in_background(data: bytes) -> bool:
@@ -47,6 +48,7 @@ def start(*, actor: User, data: bytes, filename: str, dry_run: bool) -> ImportJo
     if actor.administration is None or not documents.may_import(actor, actor.administration_id):
         raise GoalflowError("forbidden")
     documents.check_package_early(data, filename)
+    _forget_old(actor)
     job = ImportJob(
         administration_id=actor.administration_id, actor_id=actor.id, filename=filename[:255], dry_run=dry_run,
         data=data, status=QUEUED,
@@ -60,6 +62,13 @@ def start(*, actor: User, data: bytes, filename: str, dry_run: bool) -> ImportJo
         _finish(job.id, FAILED, error_code="import_queue_unavailable")
         raise GoalflowError("import_queue_unavailable") from exc
     return job
+
+
+def _forget_old(actor: User) -> None:
+    """A person's jobs are kept a day (long enough to come back to a preview), then forgotten."""
+    db.session.execute(delete(ImportJob).where(
+        ImportJob.actor_id == actor.id, ImportJob.created_at < utcnow() - KEEP,
+    ))
 
 
 def get(*, actor: User, job_id: int) -> ImportJob:
