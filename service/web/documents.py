@@ -35,7 +35,9 @@ def _pending() -> dict | None:
     pending = session.get(SESSION_KEY)
     if not isinstance(pending, dict) or not uploads.valid_id(pending.get("token")):
         return None
-    return {"token": pending["token"], "filename": str(pending.get("filename", ""))[:255]}
+    job = pending.get("job")
+    return {"token": pending["token"], "filename": str(pending.get("filename", ""))[:255],
+            "job": job if isinstance(job, int) else None}
 
 
 def _forget_upload() -> None:
@@ -90,7 +92,7 @@ def plan_import_preview():
         if not isinstance(job, ImportJob):
             return job
         _forget_upload()
-        session[SESSION_KEY] = {"token": uploads.save(data), "filename": filename}
+        session[SESSION_KEY] = {"token": uploads.save(data), "filename": filename, "job": job.id}
         return redirect(url_for("web.plan_import_job", job_id=job.id))
     result = _attempt(data, filename, dry_run=True)
     if not isinstance(result, ImportResult):
@@ -127,7 +129,7 @@ def plan_import_job(job_id: int):
                 updated=job.result["updated"]), "success")
         return redirect(url_for("web.plan_page", plan_id=job.result["plan_id"]))
     pending = _pending()
-    if pending is None:
+    if pending is None or pending["job"] != job.id:  # the file this session would confirm is another one
         flash(_("That preview is no longer current: choose the file again."), "error")
         return redirect(url_for("web.plan_import"))
     return _preview(_result_view(job.result), job.filename, pending["token"])

@@ -109,8 +109,9 @@ def test_the_built_files_are_the_ones_of_the_report():
 
 @pytest.mark.parametrize("xml", [95 * MB, 20 * MB])
 def test_a_part_too_large_is_refused_before_parsing(client, haskovo_admin, xml):
+    data = inflated_docx(xml)
     started = time.monotonic()
-    answer = api_import(client, haskovo_admin.token, inflated_docx(xml))
+    answer = api_import(client, haskovo_admin.token, data)
     assert answer.status_code == 413, answer.text[:300]
     body = answer.json
     assert body["code"] == "part_too_large" and "word/document.xml" in body["detail"]
