@@ -12,7 +12,7 @@ from service.api import schemas as s
 from service.api.common import ID, actor, authenticate
 from service.errors import GoalflowError
 from service.goals import documents, import_jobs
-from service.goals.documents import FORMATS, KINDS, LANGS, GoalOutcome, ImportResult
+from service.goals.documents import FORMATS, KINDS, LANGS, ImportResult
 from service.goals.models import ImportJob
 
 bp = Blueprint(
@@ -131,23 +131,8 @@ def job_body(job: ImportJob, lang: str = "en") -> dict:
     }
 
 
-def _goal_body(outcome: GoalOutcome) -> dict:
-    doc = outcome.goal
-    return {
-        **{name: getattr(doc, name) for name in ImportedGoalSchema().fields if hasattr(doc, name)},
-        "number": outcome.number, "goal_id": outcome.goal_id, "action": outcome.action, "state": outcome.state,
-        "needs_review": outcome.needs_review, "warnings": outcome.warnings,
-        "indicators": [vars(i) for i in doc.indicators],
-    }
-
-
 def result_body(result: ImportResult) -> dict:
-    return {
-        "dry_run": result.dry_run, "year": result.year, "kind": result.kind,
-        "plan_id": result.plan.id if result.plan else None, "plan_created": result.plan_created,
-        "created": result.created, "updated": result.updated, "warnings": result.warnings,
-        "goals": [_goal_body(o) for o in result.goals],
-    }
+    return documents.result_summary(result)
 
 
 # -- endpoints --------------------------------------------------------------------------------

@@ -367,6 +367,33 @@ def import_document(
     return result
 
 
+# What an import answers of each goal (besides its outcome): the document's columns as read.
+_SUMMARY_GOAL_FIELDS: Final = (
+    "title", "strategic_documents", "strategic_goal", "strategic_indicator", "financing_amount",
+    "financing_not_applicable", "financing_source", "activities", "units", "status_wording", "progress_note",
+    "source_cells",
+)
+
+
+def result_summary(result: ImportResult) -> dict[str, Any]:
+    """The import's answer as plain data: what the API answers and an import job keeps."""
+    def goal(outcome: GoalOutcome) -> dict[str, Any]:
+        doc = outcome.goal
+        return {
+            **{name: getattr(doc, name) for name in _SUMMARY_GOAL_FIELDS},
+            "number": outcome.number, "goal_id": outcome.goal_id, "action": outcome.action, "state": outcome.state,
+            "needs_review": outcome.needs_review, "warnings": outcome.warnings,
+            "indicators": [vars(i) for i in doc.indicators],
+        }
+
+    return {
+        "dry_run": result.dry_run, "year": result.year, "kind": result.kind,
+        "plan_id": result.plan.id if result.plan else None, "plan_created": result.plan_created,
+        "created": result.created, "updated": result.updated, "warnings": result.warnings,
+        "goals": [goal(o) for o in result.goals],
+    }
+
+
 def preview_document(document: PlanDocument, *, administration: Administration, actor: User | None) -> ImportResult:
     """The dry run: everything the import would say, nothing written."""
     return import_document(document, administration=administration, actor=actor, dry_run=True)

@@ -100,9 +100,7 @@ def run(job_id: int, *, now: datetime | None = None) -> str:
         db.session.rollback()
         _finish(job_id, FAILED, error_code=exc.code, error_params=_plain(exc.params))
         return FAILED
-    from service.api.documents import ImportResultSchema, result_body  # the answer as the API gives it
-
-    body = json.loads(json.dumps(ImportResultSchema().dump(result_body(result)), default=str))
+    body = json.loads(json.dumps(documents.result_summary(result), default=str))  # numbers as the API writes them
     _finish(job_id, DONE, result=body, done=len(body["goals"]), total=len(body["goals"]))
     return DONE
 
