@@ -119,8 +119,8 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     # The bounds of one import (service/documents/limits.py, set from IMPORT_* in service/config.py).
     "part_too_large": (
         413,
-        "Частта „{part}“ на файла се разархивира до {size} байта, а допустимото е до {limit} байта.",
-        "The part '{part}' of the file expands to {size} bytes; the limit is {limit} bytes.",
+        "Частта „{part}“ на файла се разархивира до {size_mb} MB, а допустимото е до {limit_mb} MB.",
+        "The part '{part}' of the file expands to {size_mb} MB; the limit is {limit_mb} MB.",
     ),
     "too_many_rows": (
         413,

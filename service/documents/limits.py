@@ -6,6 +6,7 @@ rows become goals (rows), or as soon as its time is spent (time), each with its 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from .errors import DocumentError, bilingual
 DEFAULT_MAX_PART_BYTES: Final = 8 * 1024 * 1024
 DEFAULT_MAX_ROWS: Final = 2000
 DEFAULT_MAX_SECONDS: Final = 60.0
+_MB: Final = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ def check_rows(count: int) -> None:
 
 def part_too_large(name: str, size: int) -> DocumentError:
     limit = current().max_part_bytes
+    size_mb, limit_mb = math.ceil(size / _MB), max(1, round(limit / _MB))
     return DocumentError("part_too_large", bilingual(
-        f"Частта „{name}“ на файла се разархивира до {size:,} байта, а допустимото е до {limit:,}.",
-        f"The part “{name}” of the file expands to {size:,} bytes; the limit is {limit:,}.",
-    ), part=name, size=size, limit=limit)
+        f"Частта „{name}“ на файла се разархивира до {size_mb} MB, а допустимото е до {limit_mb} MB.",
+        f"The part “{name}” of the file expands to {size_mb} MB; the limit is {limit_mb} MB.",
+    ), part=name, size=size, limit=limit, size_mb=size_mb, limit_mb=limit_mb)
