@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from service.errors import forbidden
 from service.extensions import db
 from service.org.models import Role, Substitution, Unit, User
 from service.uow import remembered
@@ -128,6 +129,16 @@ def manages(user: User, administration_id: int | None) -> bool:
     if not user.active or not user.has_role(Role.ADMIN):
         return False
     return user.administration_id is None or user.administration_id == administration_id
+
+
+def administered(user: User) -> int | None:
+    """The administration whose people, units, outbox and audit chain an administrator works on:
+    their own; None (every administration) for the installation's administrator. Anyone else,
+    or a disabled administrator, is refused.
+    """
+    if not user.active or not user.has_role(Role.ADMIN):
+        raise forbidden()
+    return user.administration_id
 
 
 def may_prepare_goal(user: User, administration_id: int, unit_ids: set[int]) -> bool:

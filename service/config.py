@@ -50,6 +50,12 @@ class Settings:
     # Reverse proxies in front of the app that add X-Forwarded-For/-Proto: 0 = none, the peer is the client.
     TRUSTED_PROXY_HOPS: int = 0
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
+    # Importing a plan: each bound refuses the file with its own code (part_too_large,
+    # too_many_rows, too_slow); a file larger than IMPORT_BACKGROUND_BYTES is imported by the worker.
+    IMPORT_MAX_PART_BYTES: int = 8 * 1024 * 1024  # decompressed size of each part of a DOCX or XLSX
+    IMPORT_MAX_ROWS: int = 2000  # rows of the goals table
+    IMPORT_MAX_SECONDS: int = 60  # reading and importing one file
+    IMPORT_BACKGROUND_BYTES: int = 256 * 1024
     # Mail: MAIL_DIR set and MAIL_HOST empty means "write .eml files" (embedded mode)
     MAIL_DIR: str = ""
     MAIL_HOST: str = ""

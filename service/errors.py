@@ -187,6 +187,27 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "Печатът на администрацията не е наличен: {detail}",
         "The administration's seal is not available: {detail}",
     ),
+    # The bounds of one import (service/documents/limits.py, set from IMPORT_* in service/config.py).
+    "part_too_large": (
+        413,
+        "Частта „{part}“ на файла се разархивира до {size_mb} MB, а допустимото е до {limit_mb} MB.",
+        "The part '{part}' of the file expands to {size_mb} MB; the limit is {limit_mb} MB.",
+    ),
+    "too_many_rows": (
+        413,
+        "Таблицата има {rows} реда, а допустимото е до {limit}: разделете документа.",
+        "The table has {rows} rows; the limit is {limit}: split the document.",
+    ),
+    "too_slow": (
+        413,
+        "Файлът не беше обработен за {seconds} секунди и е отхвърлен: разделете го на по-малки.",
+        "The file was not processed within {seconds} seconds and was refused: split it up.",
+    ),
+    "import_queue_unavailable": (
+        503,
+        "Фоновата обработка не е достъпна в момента; опитайте отново след малко.",
+        "Background processing is not available right now; try again shortly.",
+    ),
 }
 
 

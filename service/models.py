@@ -3,7 +3,7 @@
 from service.approvals.models import Decision, RequestStage, StageSlot, TransitionRequest
 from service.audit.models import ChainHead, Checkpoint, Event
 from service.auth.models import LoginFailure
-from service.goals.models import Activity, Goal, Indicator, Plan, goal_units
+from service.goals.models import Activity, Goal, ImportJob, Indicator, Plan, goal_units
 from service.notifications.models import Attachment, Notification
 from service.org.models import Administration, ApiToken, Role, RoleAssignment, Substitution, Unit, User
 from service.progress.models import Campaign, ProgressReport, ProgressValue
@@ -11,7 +11,7 @@ from service.signatures.models import ReportSignature, SigningCopy
 
 __all__ = [
     "Activity", "Administration", "ApiToken", "Attachment", "Campaign", "ChainHead", "Checkpoint", "Decision", "Event",
-    "Goal", "Indicator", "LoginFailure", "Notification", "Plan", "ProgressReport", "ProgressValue", "RequestStage",
-    "ReportSignature", "Role", "RoleAssignment", "SigningCopy", "StageSlot", "Substitution", "TransitionRequest",
-    "Unit", "User", "goal_units",
+    "Goal", "ImportJob", "Indicator", "LoginFailure", "Notification", "Plan", "ProgressReport", "ProgressValue",
+    "RequestStage", "ReportSignature", "Role", "RoleAssignment", "SigningCopy", "StageSlot", "Substitution",
+    "TransitionRequest", "Unit", "User", "goal_units",
 ]

@@ -12,6 +12,8 @@ from datetime import datetime
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
+from service.goals import import_jobs
+from service.goals.import_jobs import IMPORT_DOCUMENT
 from service.notifications import service as outbox
 from service.notifications.reminders import sweep as run_sweep
 from service.progress import service as progress
@@ -69,3 +71,9 @@ def audit_checkpoint() -> dict:
 
     made = checkpoints.create_all(reason="daily")
     return {"checkpoints": [c.id for c in made], "sealed_reports": signatures.seal_pending()}
+
+
+@shared_task(name=IMPORT_DOCUMENT)
+def import_document(job_id: int) -> str:
+    """A large plan import (service.goals.import_jobs): claimed once, so a redelivered task does nothing."""
+    return import_jobs.run(job_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response, request
+from flask import Response, jsonify, request, url_for
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
@@ -12,8 +12,9 @@ from service.api import schemas as s
 from service.api.common import ID, actor, authenticate
 from service.documents.columns import EXTRA_COLUMNS
 from service.errors import GoalflowError
-from service.goals import documents
-from service.goals.documents import FORMATS, KINDS, LANGS, GoalOutcome, ImportResult
+from service.goals import documents, import_jobs
+from service.goals.documents import FORMATS, KINDS, LANGS, ImportResult
+from service.goals.models import ImportJob
 
 bp = Blueprint(
     "documents", __name__, url_prefix="/api/v1",
@@ -105,23 +106,38 @@ class ImportResultSchema(ma.Schema):
     goals = fields.List(fields.Nested(ImportedGoalSchema))
 
 
-def _goal_body(outcome: GoalOutcome) -> dict:
-    doc = outcome.goal
+class JobProblemSchema(ma.Schema):
+    code = fields.String()
+    title = fields.String()
+    detail = fields.String()
+
+
+class ImportJobSchema(ma.Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "queued, running, done or failed"})
+    phase = fields.String(metadata={"description": "While running: reading (the file) or importing (its goals)"})
+    done = fields.Integer(metadata={"description": "Goals handled"})
+    total = fields.Integer(metadata={"description": "Goals in the file, once it is read"})
+    dry_run = fields.Boolean()
+    filename = fields.String()
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    result = fields.Nested(ImportResultSchema, allow_none=True, metadata={"description": "Once done"})
+    problem = fields.Nested(JobProblemSchema, allow_none=True, metadata={
+        "description": "Once failed: the code and words the import would have answered (e.g. too_many_rows)"})
+
+
+def job_body(job: ImportJob, lang: str = "en") -> dict:
+    error = import_jobs.problem_of(job)
     return {
-        **{name: getattr(doc, name) for name in ImportedGoalSchema().fields if hasattr(doc, name)},
-        "number": outcome.number, "goal_id": outcome.goal_id, "action": outcome.action, "state": outcome.state,
-        "needs_review": outcome.needs_review, "warnings": outcome.warnings,
-        "indicators": [vars(i) for i in doc.indicators],
+        **{name: getattr(job, name) for name in ("id", "status", "phase", "done", "total", "dry_run", "filename",
+                                                 "created_at", "finished_at", "result")},
+        "problem": {"code": error.code, "title": error.message("en"), "detail": error.message(lang)} if error else None,
     }
 
 
 def result_body(result: ImportResult) -> dict:
-    return {
-        "dry_run": result.dry_run, "year": result.year, "kind": result.kind,
-        "plan_id": result.plan.id if result.plan else None, "plan_created": result.plan_created,
-        "created": result.created, "updated": result.updated, "warnings": result.warnings,
-        "goals": [_goal_body(o) for o in result.goals],
-    }
+    return documents.result_summary(result)
 
 
 # -- endpoints --------------------------------------------------------------------------------
@@ -133,6 +149,7 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
 @bp.arguments(ImportArgs, location="query")
 @bp.arguments(ImportFileSchema, location="files")
 @bp.response(200, ImportResultSchema)
+@bp.alt_response(202, schema=ImportJobSchema, description="A large file: imported by the worker; poll the job")
 def import_plan(args: dict, files: dict):
     """Import a plan or a year's report into the plan of its year (the chief secretary or an administrator).
 
@@ -142,14 +159,34 @@ def import_plan(args: dict, files: dict):
     signed: differences become warnings); any other plan refuses the import (409). A file that cannot
     be read answers a problem whose code says why (`empty`, `not_a_table`, `encoding`, `too_large`,
     `zip_bomb`, `unsupported`) and nothing is written. `?dry_run=true` answers the same, writing nothing.
+
+    Each import is bounded: the decompressed size of each part of a DOCX/XLSX (`part_too_large`), the
+    rows of its table (`too_many_rows`) and its time (`too_slow`), all 413. A file larger than
+    IMPORT_BACKGROUND_BYTES is imported by the worker: the answer is 202 with the job, and its
+    Location, `/api/v1/import-jobs/{id}`, answers its progress, then the result or the problem.
     """
     me = actor()
     if me.administration is None or not documents.may_import(me, me.administration.id):
         raise GoalflowError("forbidden")  # before reading the file: nothing is parsed for someone who may not import
     upload = files["file"]
-    document = documents.read_upload(upload.read(), upload.filename or "")
-    result = documents.import_document(document, administration=me.administration, actor=me, dry_run=args["dry_run"])
+    data, filename = upload.read(), upload.filename or ""
+    if import_jobs.in_background(data):
+        job = import_jobs.start(actor=me, data=data, filename=filename, dry_run=args["dry_run"])
+        response = jsonify(ImportJobSchema().dump(job_body(job)))  # a Response: not the 200 schema's dump
+        response.status_code = 202
+        response.headers["Location"] = url_for("documents.get_import_job", job_id=job.id)
+        return response
+    result = documents.import_upload(
+        data, filename, administration=me.administration, actor=me, dry_run=args["dry_run"],
+    )
     return result_body(result)
+
+
+@bp.get(f"/import-jobs/<{ID}:job_id>")
+@bp.response(200, ImportJobSchema)
+def get_import_job(job_id: int):
+    """A background import I started: its progress, then its result or why it was refused."""
+    return job_body(import_jobs.get(actor=actor(), job_id=job_id), request.accept_languages.best_match(LANGS) or "bg")
 
 
 @bp.get(f"/plans/<{ID}:plan_id>/export")

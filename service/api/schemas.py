@@ -13,23 +13,25 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from service.org.models import Role
+from service.text import CONTROL_PROBLEM, NO_CONTROL_PATTERN, SOME_TEXT_PATTERN
 from service.workflow_registry import workflow_for
 
 MAX_ID = 2**31 - 1
-# Text a database can keep: PostgreSQL refuses NUL characters in text.
+# Text a database can keep: PostgreSQL refuses NUL characters in text (passwords: anything else).
 NO_NUL = r"^[^\u0000]*$"
-# The same, with at least one visible character.
-SOME_TEXT = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 UNIT_KINDS = ("cabinet", "directorate", "department", "sector")
 REQUEST_STATUSES = ("open", "approved", "rejected", "withdrawn")
 
 
 def text(max_length: int = 10000, *, required: bool = False, **kwargs) -> fields.String:
-    """A free text field; `required` ones must hold a visible character."""
-    pattern = SOME_TEXT if required else NO_NUL
+    """A free text field with no control character (service.text); `required` ones must hold a visible character."""
+    pattern, problem = (
+        (SOME_TEXT_PATTERN, f"Must hold a visible character, and nothing that {CONTROL_PROBLEM}.") if required
+        else (NO_CONTROL_PATTERN, f"Must not be text that {CONTROL_PROBLEM}.")
+    )
     return fields.String(
         required=required,
-        validate=[validate.Length(min=1 if required else 0, max=max_length), validate.Regexp(pattern)],
+        validate=[validate.Length(min=1 if required else 0, max=max_length), validate.Regexp(pattern, error=problem)],
         **kwargs,
     )
 
@@ -246,7 +248,7 @@ class SubstitutionCreateSchema(Strict):
 
 
 class TokenRequestSchema(Strict):
-    email = fields.String(required=True, validate=[validate.Length(min=1, max=254), validate.Regexp(NO_NUL)])
+    email = fields.String(required=True, validate=[validate.Length(min=1, max=254), validate.Regexp(NO_CONTROL_PATTERN)])
     password = fields.String(required=True, load_only=True, validate=[validate.Length(max=1000), validate.Regexp(NO_NUL)])
     name = text(100, load_default="api")
     days = fields.Integer(strict=True, validate=validate.Range(min=1, max=366), metadata={"description": "Lifetime; default 90"})

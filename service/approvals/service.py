@@ -24,6 +24,7 @@ from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.notifications import service as outbox
 from service.org.models import Role, RoleAssignment, User
+from service.text import refuse_control
 from service.uow import remembered, transaction
 from service.workflow_registry import workflow_for
 from workflows import Context, TransitionDef
@@ -130,6 +131,7 @@ def request_transition(
     now = now or utcnow()
     reason = (reason or "").strip()
     data = data or {}
+    refuse_control({"reason": reason, **data})
     with transaction():
         subject = visible_subject(actor, subject_type, subject_id, lock=True, now=now)
         k = subjects.kind(subject_type)
@@ -214,6 +216,7 @@ def decide(
     comment = (comment or "").strip()
     if verdict not in ("approve", "reject"):
         raise GoalflowError("invalid_input", fields={"verdict": "must be approve or reject"})
+    refuse_control({"comment": comment})
     answer: list = []
     with transaction(keep=answer):
         request, subject = _locked_visible_request(actor, request_id, now)
@@ -277,6 +280,7 @@ def _rows_of_the_answer(request: TransitionRequest) -> list:
 
 def withdraw(*, actor: User, request_id: int, reason: str = "", now: datetime | None = None) -> TransitionRequest:
     now = now or utcnow()
+    refuse_control({"reason": reason})
     with transaction():
         request, _ = _locked_visible_request(actor, request_id, now)
         if request.status != OPEN:

@@ -25,6 +25,14 @@ _MESSAGES: Final[dict[str, str]] = {
         "Архивът се разархивира до недопустимо голям обем и е отхвърлен.",
         "The archive expands to an unacceptable size and was refused.",
     ),
+    "part_too_large": bilingual(
+        "Част от файла се разархивира до недопустимо голям обем.",
+        "A part of the file expands to an unacceptable size.",
+    ),
+    "too_many_rows": bilingual("Таблицата има твърде много редове.", "The table has too many rows."),
+    "too_slow": bilingual(
+        "Файлът не беше обработен в допустимото време.", "The file was not processed within the time allowed.",
+    ),
     "unsupported": bilingual(
         "Форматът не се поддържа: използвайте DOCX, XLSX, CSV или текст с табулации.",
         "Unsupported format: use DOCX, XLSX, CSV or tab-separated text.",
@@ -37,11 +45,12 @@ ERROR_CODES: Final[frozenset[str]] = frozenset(_MESSAGES)
 class DocumentError(Exception):
     """A file that cannot be imported; `code` is stable, `message` is for people."""
 
-    def __init__(self, code: str, message: str = "") -> None:
+    def __init__(self, code: str, message: str = "", **params: object) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown document error code: {code!r}")
         self.code = code
         self.message = message or _MESSAGES[code]
+        self.params = params  # the numbers behind the message (a limit, a size), for clients
         super().__init__(self.message)
 
     def __repr__(self) -> str:

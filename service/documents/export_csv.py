@@ -7,6 +7,8 @@ import csv
 import io
 from collections.abc import Collection
 
+from service.text import printable
+
 from .model import Lang, PlanDocument
 from .rendering import as_text, columns_for, goal_values
 from .values import protect_formula
@@ -17,6 +19,7 @@ def export_csv(
 ) -> bytes:
     """ ";" by default: the list separator of Excel in Bulgarian, and amounts written with a
     decimal comma then need no quoting."""
+    document = printable(document)  # a file for people and spreadsheets: no control characters
     columns = columns_for(document, lang, extra_columns)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")

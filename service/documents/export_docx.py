@@ -23,6 +23,8 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from lxml.etree import SubElement
 
+from service.text import printable
+
 from .layout import FONT_NAME
 from .model import Lang, PlanDocument
 from .preamble import amendment_line, approval_lines, document_title
@@ -51,6 +53,7 @@ def export_docx(document: PlanDocument, *, lang: Lang = "bg", extra_columns: Col
     right, the title, the table with its two-row header repeated on every page, and page
     numbers in the footer. Column widths and the font size are chosen so that no column is
     narrower than its longest word."""
+    document = printable(document)  # whatever is stored: XML cannot hold control characters
     word = Document()
     section = word.sections[0]
     _landscape_a4(section)

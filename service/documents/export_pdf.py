@@ -9,6 +9,8 @@ from decimal import Decimal
 from html import escape
 from typing import Final
 
+from service.text import printable
+
 from .columns import FINANCING_AMOUNT
 from .model import Lang, PlanDocument
 from .preamble import amendment_line, approval_lines, document_title
@@ -64,6 +66,7 @@ def export_pdf(document: PlanDocument, *, lang: Lang = "bg", extra_columns: Coll
     daemonic pool process) lays it out itself.
 
     `pdf_variant`: WeasyPrint's, e.g. "pdf/a-3b" for the copy that is signed and archived."""
+    document = printable(document)  # whatever is stored: XML cannot hold control characters
     html = _html(document, lang, columns_for(document, lang, extra_columns))
     args = (html,) if pdf_variant is None else (html, pdf_variant)
     if _may_not_fork():

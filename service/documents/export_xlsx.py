@@ -16,6 +16,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.worksheet import Worksheet
 
+from service.text import printable
+
 from .columns import FINANCING_AMOUNT
 from .layout import FONT_NAME, text_width, wrapped_lines
 from .model import Lang, PlanDocument
@@ -50,6 +52,7 @@ def export_xlsx(document: PlanDocument, *, lang: Lang = "bg", extra_columns: Col
     """Approval block at the top right, the title, a two-row header; wrapped text in rows as
     high as their text, A4 landscape fitted to the page width, the header rows printed on
     every page and frozen on screen with the number and title columns."""
+    document = printable(document)  # whatever is stored: XML cannot hold control characters
     workbook = Workbook()
     _default_font(workbook)
     sheet = workbook.active

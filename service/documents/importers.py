@@ -24,6 +24,7 @@ from lxml.etree import XMLSyntaxError
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from . import limits
 from .errors import DocumentError, bilingual
 from .model import PlanDocument
 from .reading import RawTable, build_document, has_header
@@ -40,9 +41,10 @@ from .safety import (
 )
 from .values import format_number, unprotect_formula
 
-# Spreadsheets may claim far more rows and columns than the goals table needs.
-_MAX_SHEET_ROWS = 5000
+# Spreadsheets may claim far more columns than the goals table needs; rows beyond the limit
+# (a few more for the title and header) refuse the file rather than being left out unseen.
 _MAX_SHEET_COLUMNS = 64
+_ROWS_ABOVE_TABLE = 50
 _BROKEN_PACKAGE_ERRORS = (
     BadZipFile,
     zlib.error,
@@ -63,7 +65,7 @@ def _about(filename: str) -> Iterator[None]:
     except DocumentError as error:
         if not filename:
             raise
-        raise DocumentError(error.code, f"{filename}: {error.message}") from error
+        raise DocumentError(error.code, f"{filename}: {error.message}", **error.params) from error
 
 
 def parse_document(
@@ -91,6 +93,7 @@ def parse_text(data: bytes, *, filename: str = "", max_bytes: int = DEFAULT_MAX_
     """Tab-separated text extracted from a signed document (rows may be split over lines)."""
     with _about(filename):
         decoded = _decode(data, max_bytes)
+        _check_lines(decoded.text)
         rows = [line.split("\t") for line in decoded.text.splitlines()]
         return _build_decoded(decoded, RawTable(rows, ragged=True, continued_lines=True))
 
@@ -99,6 +102,7 @@ def parse_csv(data: bytes, *, filename: str = "", max_bytes: int = DEFAULT_MAX_B
     """CSV separated by "," or ";" (sniffed; the other one is tried if no header shows up)."""
     with _about(filename):
         decoded = _decode(data, max_bytes)
+        _check_lines(decoded.text)
         first, second = _delimiters(decoded.text)
         table = _csv_table(decoded.text, first)
         if not has_header(table.rows):
@@ -149,6 +153,17 @@ def _decode(data: bytes, max_bytes: int) -> Decoded:
     return decoded
 
 
+# Extracted text wraps a goal's row over several lines: a document may have this many lines per row.
+_LINES_PER_ROW = 40
+
+
+def _check_lines(text: str) -> None:
+    """Refuse a text with far more lines than the row limit allows, before splitting it into cells."""
+    lines = text.count("\n") + 1
+    if lines > limits.current().max_rows * _LINES_PER_ROW:
+        limits.check_rows(lines // _LINES_PER_ROW)
+
+
 def _build_decoded(decoded: Decoded, table: RawTable) -> PlanDocument:
     """A table that cannot be found in text read by a guess, or in mojibake, is an encoding
     problem rather than a missing table."""
@@ -186,7 +201,7 @@ def _csv_table(text: str, delimiter: str) -> RawTable:
 
 def _check_package(data: bytes, max_bytes: int, max_unzipped_bytes: int, required: str) -> None:
     check_bytes(data, max_bytes)
-    if required not in check_zip(data, max_unzipped_bytes=max_unzipped_bytes):
+    if required not in check_zip(data, max_unzipped_bytes=max_unzipped_bytes, read_through=True):
         raise DocumentError("unsupported")
 
 
@@ -202,6 +217,7 @@ def _docx_table(document: WordDocument) -> RawTable:
     preamble: list[str] = []
     found: list[list[str]] | None = None
     for item in document.iter_inner_content():
+        limits.check_time()
         if not isinstance(item, Table):
             if found is None:
                 preamble.append(item.text)
@@ -235,10 +251,13 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
     try:
         for sheet in workbook.worksheets:
             cells = sheet.iter_rows(max_col=_MAX_SHEET_COLUMNS, values_only=True)
-            rows = [
-                [_spreadsheet_text(value) for value in row]
-                for row in itertools.islice(cells, _MAX_SHEET_ROWS)
-            ]
+            cap = limits.current().max_rows + _ROWS_ABOVE_TABLE
+            rows = []
+            for row in itertools.islice(cells, cap + 1):
+                limits.check_time()
+                rows.append([_spreadsheet_text(value) for value in row])
+            if len(rows) > cap and any(rows[-1]):
+                limits.check_rows(len(rows))
             if has_header(rows):
                 return rows
     finally:

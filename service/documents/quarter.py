@@ -12,6 +12,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from service.text import printable
+
 from .export_xlsx import DataStyles, style_data_row, write_header_cell
 from .model import STATES, Lang, state_label
 from .values import unit_label
@@ -78,6 +80,7 @@ def summary_title(summary: QuarterSummary, lang: Lang = "bg") -> str:
 
 def export_quarter_summary_xlsx(summary: QuarterSummary, *, lang: Lang = "bg") -> bytes:
     """One row per goal, missing reports highlighted, totals by state below the table."""
+    summary = printable(summary)  # whatever is stored: XML cannot hold control characters
     words = _WORDS[lang]
     workbook = Workbook()
     sheet = workbook.active

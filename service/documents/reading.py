@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from . import limits
 from .columns import (
     ACHIEVED,
     FINANCING_AMOUNT,
@@ -64,6 +65,7 @@ def build_document(table: RawTable) -> PlanDocument:
     body = [row for row in body if any(cell.strip() for cell in row)]
     if not body:
         raise DocumentError("empty")
+    limits.check_rows(len(body))
 
     above = table.preamble + [" ".join(c.strip() for c in row if c.strip()) for row in table.rows[:header_at]]
     preamble = read_preamble(above, [*top, *sub])
@@ -79,11 +81,16 @@ def build_document(table: RawTable) -> PlanDocument:
         approved_on=preamble.approved_on,
         amended_on=preamble.amended_on,
         goals=[
-            build_goal(position, row, layout, kind, ragged=table.ragged)
+            _timed(build_goal(position, row, layout, kind, ragged=table.ragged))
             for position, row in enumerate(body, start=1)
         ],
         warnings=warnings,
     )
+
+
+def _timed(goal):
+    limits.check_time()
+    return goal
 
 
 def _data_width(body: Sequence[Sequence[str]]) -> int:

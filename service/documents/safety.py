@@ -14,9 +14,11 @@ import codecs
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from . import limits
 from .errors import DocumentError, bilingual
 
 DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
@@ -25,6 +27,7 @@ MAX_ZIP_MEMBERS: Final = 1000
 MAX_COMPRESSION_RATIO: Final = 100
 # Small members (styles, relationships) compress far better than 100:1 in honest files.
 _RATIO_CHECKED_FROM: Final = 1024 * 1024
+_CHUNK: Final = 64 * 1024
 
 Format = Literal["docx", "xlsx", "text", "csv"]
 
@@ -47,16 +50,34 @@ def check_bytes(data: bytes, max_bytes: int) -> None:
         raise DocumentError("empty")
 
 
-def check_zip(data: bytes, *, max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES) -> set[str]:
-    """Member names of a zip whose central directory promises nothing dangerous. The
-    declared sizes are binding: zipfile stops reading a member at its declared size."""
+def _damaged_archive() -> DocumentError:
+    return DocumentError("unsupported", bilingual("Архивът е повреден.", "The archive is damaged."))
+
+
+def check_zip(
+    data: bytes, *, max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES, read_through: bool = False
+) -> set[str]:
+    """Member names of a zip whose central directory promises nothing dangerous: no more members,
+    total size, size of any one part (limits.current()) or compression ratio than allowed.
+
+    `read_through` then decompresses every member in small chunks, counting what actually comes
+    out, before any parser sees it: a member larger than the limit is refused as soon as the
+    count passes it, and one that does not match what it declared (zipfile stops at the declared
+    size and checks the CRC) is refused as damaged. Memory stays at one chunk."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as error:
-        raise DocumentError(
-            "unsupported", bilingual("Архивът е повреден.", "The archive is damaged.")
-        ) from error
+            _check_declared(members, max_unzipped_bytes)
+            if read_through:
+                for member in members:
+                    _read_through(archive, member)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, zlib.error, NotImplementedError,
+            RuntimeError) as error:  # RuntimeError: an encrypted member
+        raise _damaged_archive() from error
+    return {member.filename for member in members}
+
+
+def _check_declared(members: list[zipfile.ZipInfo], max_unzipped_bytes: int) -> None:
     if len(members) > MAX_ZIP_MEMBERS:
         raise DocumentError("zip_bomb")
     if sum(member.file_size for member in members) > max_unzipped_bytes:
@@ -65,7 +86,20 @@ def check_zip(data: bytes, *, max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYT
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size >= _RATIO_CHECKED_FROM and ratio > MAX_COMPRESSION_RATIO:
             raise DocumentError("zip_bomb")
-    return {member.filename for member in members}
+        if member.file_size > limits.current().max_part_bytes:
+            raise limits.part_too_large(member.filename, member.file_size)
+
+
+def _read_through(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    size, limit = 0, limits.current().max_part_bytes
+    with archive.open(member) as stream:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise limits.part_too_large(member.filename, size)
+            limits.check_time()
+    if size != member.file_size:
+        raise _damaged_archive()
 
 
 def detect_format(data: bytes, *, max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES) -> Format:

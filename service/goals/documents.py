@@ -49,6 +49,7 @@ from service.documents import (
     export_docx,
     export_pdf,
     export_xlsx,
+    limits,
     parse_document,
     state_label,
     status_to_state,
@@ -72,6 +73,7 @@ from service.documents.columns import (
 from service.documents.errors import bilingual
 from service.documents.model import Kind, Lang
 from service.documents.rendering import columns_for, goal_values
+from service.documents.safety import check_bytes, check_zip
 from service.documents.values import parse_quantity
 from service.errors import GoalflowError
 from service.extensions import db
@@ -79,6 +81,7 @@ from service.goals import amendments
 from service.goals import service as goals
 from service.goals.models import Activity, Goal, Indicator, Plan, keep_unit_order
 from service.org.models import Administration, Role, Unit, User
+from service.text import control_fields, printable
 from service.uow import transaction
 from service.workflow_registry import workflow_for
 
@@ -239,7 +242,47 @@ def read_upload(data: bytes, filename: str = "") -> PlanDocument:
 
 
 def document_problem(exc: DocumentError) -> GoalflowError:
-    return GoalflowError(exc.code, detail=exc.message)
+    return GoalflowError(exc.code, detail=exc.message, **exc.params)
+
+
+def import_limits():
+    """The bounds of one import, from the settings (IMPORT_*); the clock starts when entered."""
+    s = settings()
+    return limits.bounded(
+        max_part_bytes=s.IMPORT_MAX_PART_BYTES, max_rows=s.IMPORT_MAX_ROWS, seconds=s.IMPORT_MAX_SECONDS,
+    )
+
+
+def check_package_early(data: bytes, filename: str = "") -> None:
+    """What can be refused from the size and the zip's central directory alone (no part is
+    decompressed): a file too large, a zip bomb, a part declared larger than the limit."""
+    with import_limits():
+        try:
+            check_bytes(data, settings().MAX_CONTENT_LENGTH)
+            if data.startswith(b"PK"):
+                check_zip(data)
+        except DocumentError as exc:
+            raise document_problem(DocumentError(exc.code, f"{filename}: {exc.message}" if filename else exc.message,
+                                                 **exc.params)) from exc
+
+
+def import_upload(
+    data: bytes, filename: str, *, administration: Administration, actor: User | None, dry_run: bool = False,
+    progress: Callable[[int], Any] | None = None, before_writing: Callable[[int], Any] | None = None,
+) -> ImportResult:
+    """A file as sent, read and imported (or its dry run) within the import's bounds: a part too
+    large, too many rows or too long a time refuses it with its own code, and nothing is written.
+    `before_writing(number of goals)` is called once the file is read."""
+    with import_limits():
+        document = read_upload(data, filename)
+        if before_writing:
+            before_writing(len(document.goals))
+        try:
+            return import_document(
+                document, administration=administration, actor=actor, dry_run=dry_run, progress=progress,
+            )
+        except DocumentError as exc:  # the time ran out while writing: the transaction is rolled back
+            raise document_problem(exc) from exc
 
 
 def may_import(actor: User, administration_id: int) -> bool:
@@ -314,6 +357,7 @@ def import_document(
             plan = _new_plan(administration, document, actor, now)
             result.plan = plan
         for outcome in result.goals:
+            limits.check_time()
             goal = existing.get(outcome.number) or Goal(plan=plan, number=outcome.number, financing_currency=plan.currency)
             _write(goal, outcome, resolve, administration, actor, now)
             if progress:
@@ -328,6 +372,33 @@ def import_document(
             },
         )
     return result
+
+
+# What an import answers of each goal (besides its outcome): the document's columns as read.
+_SUMMARY_GOAL_FIELDS: Final = (
+    "title", "strategic_documents", "strategic_goal", "strategic_indicator", "financing_amount",
+    "financing_not_applicable", "financing_source", "activities", "units", "status_wording", "progress_note",
+    "source_cells",
+)
+
+
+def result_summary(result: ImportResult) -> dict[str, Any]:
+    """The import's answer as plain data: what the API answers and an import job keeps."""
+    def goal(outcome: GoalOutcome) -> dict[str, Any]:
+        doc = outcome.goal
+        return {
+            **{name: getattr(doc, name) for name in _SUMMARY_GOAL_FIELDS},
+            "number": outcome.number, "goal_id": outcome.goal_id, "action": outcome.action, "state": outcome.state,
+            "needs_review": outcome.needs_review, "warnings": outcome.warnings,
+            "indicators": [vars(i) for i in doc.indicators],
+        }
+
+    return {
+        "dry_run": result.dry_run, "year": result.year, "kind": result.kind,
+        "plan_id": result.plan.id if result.plan else None, "plan_created": result.plan_created,
+        "created": result.created, "updated": result.updated, "warnings": result.warnings,
+        "goals": [goal(o) for o in result.goals],
+    }
 
 
 def preview_document(document: PlanDocument, *, administration: Administration, actor: User | None) -> ImportResult:
@@ -406,25 +477,26 @@ def _storable(doc_goal: DocGoal) -> DocGoal:
             ))
             ind = dataclasses.replace(ind, unit=ind.unit[:_UNIT_LIMIT], **dict.fromkeys(too_large))
         indicators.append(ind)
-    if not notes:
-        return _without_nul(doc_goal)
-    return _without_nul(dataclasses.replace(
-        doc_goal, **changes, indicators=indicators, warnings=[*doc_goal.warnings, *notes], needs_review=True,
-    ))
+    if notes:
+        doc_goal = dataclasses.replace(
+            doc_goal, **changes, indicators=indicators, warnings=[*doc_goal.warnings, *notes], needs_review=True,
+        )
+    return _without_control(doc_goal)
 
 
-def _without_nul(value: Any) -> Any:
-    """PostgreSQL keeps no NUL character in text; a file decoded from UTF-16 may carry one."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value, **{
-            f.name: _without_nul(getattr(value, f.name)) for f in dataclasses.fields(value)
-            if isinstance(getattr(value, f.name), str | list)
-        })
-    return value
+def _without_control(doc_goal: DocGoal) -> DocGoal:
+    """The row with its control characters removed (PostgreSQL keeps no NUL, XML none of most;
+    a file decoded from UTF-16 or typed by hand may carry them), and a warning saying so."""
+    clean = printable(doc_goal)
+    if clean == doc_goal:
+        return doc_goal
+    fields = {path.split(".")[0] for path in control_fields(dataclasses.asdict(doc_goal))}
+    where = ", ".join(sorted(fields - {"warnings", "source_cells"}))
+    note = bilingual(
+        f"Управляващите знаци в клетките на реда ({where or 'source_cells'}) са премахнати; останалият текст е запазен.",
+        f"Control characters in the row's cells ({where or 'source_cells'}) were removed; the rest of the text is kept.",
+    )
+    return dataclasses.replace(clean, warnings=[*clean.warnings, note], needs_review=True)
 
 
 def _split_indicators(doc_goal: DocGoal) -> DocGoal:

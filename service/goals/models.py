@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Table,
@@ -236,3 +237,30 @@ class PlanVersion(db.Model):
     snapshot: Mapped[list] = mapped_column(JSON, default=list)
 
     adopted_by: Mapped[User | None] = relationship(foreign_keys=[adopted_by_id])
+
+
+class ImportJob(db.Model):
+    """A plan import (or its dry run) the worker runs for a large file; the page and the API poll it.
+
+    The file is kept in the row until the job ends (web and worker may run on different hosts);
+    `result` is the import's answer as the API gives it, `error_code` a code of service/errors.py.
+    """
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    administration_id: Mapped[int] = mapped_column(ForeignKey("administrations.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued | running | done | failed
+    phase: Mapped[str] = mapped_column(String(20), default="")  # reading | importing, while running
+    done: Mapped[int] = mapped_column(Integer, default=0)  # goals handled of `total`
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error_code: Mapped[str] = mapped_column(String(60), default="")
+    error_params: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,6 +14,7 @@ from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.goals.models import Activity, Goal, Indicator, Plan, goal_units, keep_unit_order
 from service.org.models import Administration, Role, Unit, User
+from service.text import refuse_control
 from service.uow import transaction
 from service.workflow_registry import workflow_for
 
@@ -151,6 +152,7 @@ def _goal_state(goal: Goal) -> dict:
 
 
 def _apply_changes(goal: Goal, changes: dict, units: list[Unit] | None) -> None:
+    refuse_control(changes)  # before anything changes: the whole edit is refused, naming the field
     for name in GOAL_FIELDS:
         if name in changes:
             setattr(goal, name, changes[name])

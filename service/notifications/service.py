@@ -33,15 +33,16 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
+from service import authz
 from service.common import settings
 from service.db import UTCDateTime, utcnow
-from service.errors import GoalflowError, forbidden, not_found
+from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.notifications import mailer
 from service.notifications.messages import render
 from service.notifications.models import FAILED, PENDING, SENT, Attachment, Notification
 from service.observability import note_deliveries, request_id_var
-from service.org.models import Role, User
+from service.org.models import User
 from service.uow import transaction
 
 log = logging.getLogger(__name__)
@@ -444,20 +445,28 @@ class MessageView:
     eml: bytes  # the message as delivered (embedded mode: the .eml file) or as it will be
 
 
-def _check_admin(actor: User | None) -> None:
-    if actor is not None and not actor.has_role(Role.ADMIN):
-        raise forbidden()
+def _visible(statement, actor: User | None):
+    """The messages `actor` may read and act on. Without an actor (the operator at the command
+    line) and for the installation's administrator, all; for an administrator, those addressed
+    to the people of their own administration; for anyone else, nothing (refused)."""
+    if actor is None:
+        return statement
+    administration_id = authz.administered(actor)
+    if administration_id is None:
+        return statement
+    return statement.where(
+        Notification.recipient_id.in_(select(User.id).where(User.administration_id == administration_id))
+    )
 
 
 def list_outbox(
     *, status: str | None = None, page: int = 1, per_page: int = 50, actor: User | None = None
 ) -> OutboxPage:
-    """The outbox, newest first, optionally of one status. With `actor`, only an admin may look."""
-    _check_admin(actor)
+    """The outbox `actor` may see (see _visible), newest first, optionally of one status."""
     if status not in (None, "", *STATUSES):
         raise GoalflowError("invalid_input", fields={"status": f"one of {', '.join(STATUSES)}"})
     page, per_page = max(1, int(page)), min(max(1, int(per_page)), MAX_PER_PAGE)
-    query = select(Notification)
+    query = _visible(select(Notification), actor)
     if status:
         query = query.where(Notification.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
@@ -466,15 +475,20 @@ def list_outbox(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    counts = dict(db.session.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
+    by_status = _visible(select(Notification.status, func.count()), actor).group_by(Notification.status)
+    counts = dict(db.session.execute(by_status).all())
     return OutboxPage(list(items), total, page, per_page, {s: counts.get(s, 0) for s in STATUSES})
 
 
-def read_message(message_id: int, *, actor: User | None = None) -> MessageView:
-    _check_admin(actor)
-    note = db.session.get(Notification, message_id)
+def _message(message_id: int, actor: User | None) -> Notification:
+    note = db.session.scalar(_visible(select(Notification).where(Notification.id == message_id), actor))
     if note is None:
-        raise not_found()
+        raise not_found()  # another administration's message is no message at all
+    return note
+
+
+def read_message(message_id: int, *, actor: User | None = None) -> MessageView:
+    note = _message(message_id, actor)
     eml = mailer.read_eml(note, settings()) or mailer.render(note, settings())
     return MessageView(
         notification=note,
@@ -486,7 +500,7 @@ def read_message(message_id: int, *, actor: User | None = None) -> MessageView:
 
 
 def read_attachment(message_id: int, attachment_id: int, *, actor: User | None = None) -> Attachment:
-    _check_admin(actor)
+    _message(message_id, actor)
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.notification_id != message_id:
         raise not_found()
@@ -494,13 +508,13 @@ def read_attachment(message_id: int, attachment_id: int, *, actor: User | None =
 
 
 def retry_failed(*, ids: list[int] | None = None, actor: User | None = None) -> int:
-    """Give failed messages (all, or these) a fresh set of attempts. Returns how many."""
-    _check_admin(actor)
-    statement = (
+    """Give failed messages (all `actor` may see, or these of them) a fresh set of attempts. Returns how many."""
+    statement = _visible(
         update(Notification)
         .where(Notification.status == FAILED)
         .values(status=PENDING, attempts=0, next_attempt_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
+        actor,
     )
     if ids is not None:
         statement = statement.where(Notification.id.in_(ids))

@@ -18,6 +18,7 @@ from service.errors import GoalflowError
 from service.extensions import db
 from service.notifications import service as outbox
 from service.org.models import UNIT_ROLES, Administration, Role, RoleAssignment, Substitution, Unit, User
+from service.text import control_fields, refuse_control
 from service.uow import transaction
 
 
@@ -75,6 +76,7 @@ def create_unit(
     if actor is not None and not authz.manages(actor, administration.id):
         raise GoalflowError("forbidden")
     code, name = code.strip(), name.strip()
+    refuse_control({"code": code, "name": name})
     if not code or not name:
         raise GoalflowError("invalid_input", fields={"code" if not code else "name": "required"})
     with transaction():
@@ -110,7 +112,7 @@ def create_user(
     if actor is not None and not authz.manages(actor, administration.id if administration else None):
         raise GoalflowError("forbidden")
     email = email.strip().lower()
-    problems = {}
+    problems = control_fields({"email": email, "name": name})
     if not EMAIL.match(email):
         problems["email"] = "not a valid email address"
     if len(password) < MIN_PASSWORD:
@@ -321,6 +323,7 @@ def rename_administration(
         admin = get_administration(actor, administration_id)
         if not authz.manages(actor, admin.id):
             raise GoalflowError("forbidden")
+        refuse_control({"name": name, "official_name": official_name})
         if name is not None and not name.strip():
             raise GoalflowError("invalid_input", fields={"name": "required"})
         limit = Administration.__table__.c.name.type.length
@@ -361,6 +364,7 @@ def update_unit(*, actor: User, unit_id: int, changes: dict) -> Unit:
         unit = get_unit(actor, unit_id)
         if not authz.manages(actor, unit.administration_id):
             raise GoalflowError("forbidden")
+        refuse_control({name: changes[name] for name in ("code", "name") if name in changes})
         before = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent": unit.parent_id}
         if "parent_id" in changes:
             parent = get_unit(actor, changes["parent_id"]) if changes["parent_id"] is not None else None
@@ -414,6 +418,7 @@ def update_user(*, actor: User, user_id: int, changes: dict) -> User:
         user = get_visible_user(actor, user_id)
         if not authz.manages(actor, user.administration_id):
             raise GoalflowError("forbidden")
+        refuse_control({"name": changes["name"]} if "name" in changes else {})
         before = {"name": user.name, "locale": user.locale, "active": user.active, "roles": _role_labels(user),
                   "signing_identity": user.signing_identity}
         if "signing_identity" in changes:

@@ -30,6 +30,7 @@ from service.notifications.recipients import role_holders, unit_people, with_sub
 from service.notifications.workdays import add_working_days, working_days_after
 from service.org.models import Role, Unit, User
 from service.progress.models import Campaign, ProgressReport
+from service.text import refuse_control
 from service.uow import transaction
 from service.workflow_registry import PLAN_IN_FORCE, workflow_for
 from workflows import Context
@@ -203,6 +204,7 @@ def _act(
     now = now or utcnow()
     today = local_today(now)
     wf = workflow_for(SUBJECT)
+    refuse_control({"reason": reason, **data})
     with transaction():
         report = subjects.load(SUBJECT, report_id, lock=True)
         if report is None or not _sees_goal(actor, report.goal, today):

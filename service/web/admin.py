@@ -6,6 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from service import authz
+from service.audit import service as audit
 from service.errors import GoalflowError
 from service.extensions import db
 from service.notifications import service as outbox
@@ -227,7 +229,7 @@ def admin_message(message_id: int):
 @bp.post("/admin/outbox/retry")
 @role_required(Role.ADMIN)
 def admin_retry_failed():
-    count = outbox.retry_failed(actor=current_user)
+    count = outbox.retry_failed(actor=current_user)  # the failed messages of this administration only
     flash(_("%(n)s failed messages will be sent again.", n=count), "success")
     return redirect(url_for("web.admin_outbox", status="pending"))
 
@@ -242,5 +244,5 @@ def admin_audit():
     if request.args.get("check"):
         from service.audit.checkpoints import verify  # the chain, then its sealed checkpoints
 
-        report = verify(current_user.administration_id)
+        report = verify(authz.administered(current_user))  # this administration's chain only
     return render_template("admin/audit.html", report=report, lang=lang())

@@ -16,6 +16,7 @@ from flask_login import current_user
 from service.common import local_today
 from service.errors import GoalflowError
 from service.org.models import Role, User
+from service.text import CONTROL_PROBLEM
 from workflows import Workflow
 
 # Roles that see the year at a glance on their home page.
@@ -78,6 +79,7 @@ FIELD_MESSAGES = {
     "no such role": _l("Choose a role from the list."),
     "the unit belongs to another administration": _l("The unit belongs to another administration."),
     "passwords differ": _l("The two new passwords differ."),
+    CONTROL_PROBLEM: _l("This text holds a control character: only tab, line feed and carriage return are allowed."),
 }
 _PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"^the achieved value of .* is required$"), lambda m: _("The achieved value is required.")),

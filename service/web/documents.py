@@ -1,29 +1,28 @@
 """Importing a plan or a report from a file: upload, a dry-run preview, then confirm.
 
-The uploaded file waits for the confirmation under VAR_DIR/imports, named by a random token
-that only this browser session knows; confirming imports exactly what was previewed.
+The uploaded file waits for the confirmation in the upload store (service.goals.uploads), under
+an opaque id that only this browser session knows; confirming imports exactly what was previewed.
+The session holds that id and nothing else names a file: a forged or tampered session value is no
+upload at all.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from pathlib import Path
+from types import SimpleNamespace
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from service.common import settings
 from service.errors import GoalflowError
-from service.goals import documents
+from service.goals import documents, import_jobs, uploads
 from service.goals.documents import PROGRESS_ONLY, UPDATE, ImportResult
+from service.goals.models import ImportJob
 from service.web.common import error_message, lang
 from service.web.views import bp
 from service.workflow_registry import workflow_for
 
 SESSION_KEY = "plan_import"
-KEEP_SECONDS = 24 * 3600  # an upload nobody confirmed is removed after a day
 
 
 def _may_import() -> None:
@@ -31,20 +30,22 @@ def _may_import() -> None:
         raise GoalflowError("forbidden")
 
 
-def _uploads() -> Path:
-    folder = Path(settings().VAR_DIR) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def _pending() -> dict | None:
+    """The upload this session previewed: an id of the store's own shape, or nothing."""
+    pending = session.get(SESSION_KEY)
+    if not isinstance(pending, dict) or not uploads.valid_id(pending.get("token")):
+        return None
+    job = pending.get("job")
+    return {"token": pending["token"], "filename": str(pending.get("filename", ""))[:255],
+            "job": job if isinstance(job, int) else None}
 
 
 def _forget_upload() -> None:
-    pending = session.pop(SESSION_KEY, None)
+    pending = _pending()
+    session.pop(SESSION_KEY, None)
     if pending:
-        (_uploads() / pending["token"]).unlink(missing_ok=True)
-    cutoff = time.time() - KEEP_SECONDS
-    for old in _uploads().iterdir():
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
+        uploads.discard(pending["token"])
+    uploads.sweep()
 
 
 def _form(status: int = 200, problem: str = ""):
@@ -61,9 +62,8 @@ def _preview(result: ImportResult, filename: str, token: str):
 def _attempt(data: bytes, filename: str, *, dry_run: bool):
     """The import (or its dry run) as the signed-in person; a refusal comes back as the form saying why."""
     try:
-        document = documents.read_upload(data, filename)
-        return documents.import_document(
-            document, administration=current_user.administration, actor=current_user, dry_run=dry_run,
+        return documents.import_upload(
+            data, filename, administration=current_user.administration, actor=current_user, dry_run=dry_run,
         )
     except GoalflowError as exc:
         if exc.status in (403, 404):
@@ -87,26 +87,78 @@ def plan_import_preview():
     if upload is None or not upload.filename:
         return _form(422, _("Choose a file to import."))
     data, filename = upload.read(), upload.filename
+    if import_jobs.in_background(data):  # a large file: the worker reads it, this page follows it
+        job = _start_job(data, filename, dry_run=True)
+        if not isinstance(job, ImportJob):
+            return job
+        _forget_upload()
+        session[SESSION_KEY] = {"token": uploads.save(data), "filename": filename, "job": job.id}
+        return redirect(url_for("web.plan_import_job", job_id=job.id))
     result = _attempt(data, filename, dry_run=True)
     if not isinstance(result, ImportResult):
         return result
     _forget_upload()
-    token = secrets.token_urlsafe(24)
-    (_uploads() / token).write_bytes(data)
+    token = uploads.save(data)
     session[SESSION_KEY] = {"token": token, "filename": filename}
     return _preview(result, filename, token)
+
+
+def _start_job(data: bytes, filename: str, *, dry_run: bool):
+    try:
+        return import_jobs.start(actor=current_user, data=data, filename=filename, dry_run=dry_run)
+    except GoalflowError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _form(exc.status, error_message(exc))
+
+
+@bp.get("/plans/import/jobs/<int:job_id>")
+@login_required
+def plan_import_job(job_id: int):
+    """A background import: its progress (the page refreshes itself), then the preview, the
+    imported plan, or the form saying why the file was refused."""
+    _may_import()
+    job = import_jobs.get(actor=current_user, job_id=job_id)
+    if job.status == import_jobs.FAILED:
+        problem = import_jobs.problem_of(job)
+        return _form(problem.status, f"{job.filename}: {error_message(problem)}")
+    if job.status != import_jobs.DONE:
+        return render_template("documents/job.html", job=job)
+    if not job.dry_run:
+        flash(_("Imported: %(new)s new goals, %(updated)s updated.", new=job.result["created"],
+                updated=job.result["updated"]), "success")
+        return redirect(url_for("web.plan_page", plan_id=job.result["plan_id"]))
+    pending = _pending()
+    if pending is None or pending["job"] != job.id:  # the file this session would confirm is another one
+        flash(_("That preview is no longer current: choose the file again."), "error")
+        return redirect(url_for("web.plan_import"))
+    return _preview(_result_view(job.result), job.filename, pending["token"])
+
+
+def _result_view(body: dict) -> SimpleNamespace:
+    """A background dry run's answer (as the API gives it) in the shape the preview reads."""
+    def outcome(goal: dict) -> SimpleNamespace:
+        return SimpleNamespace(**{**goal, "goal": SimpleNamespace(title=goal["title"], units=goal["units"])})
+
+    return SimpleNamespace(**{**body, "goals": [outcome(g) for g in body["goals"]]})
 
 
 @bp.post("/plans/import/confirm")
 @login_required
 def plan_import_confirm():
     _may_import()
-    pending = session.get(SESSION_KEY)
-    path = _uploads() / pending["token"] if pending else None
-    if not pending or request.form.get("token") != pending["token"] or not path.is_file():
+    pending = _pending()
+    data = uploads.read(pending["token"]) if pending and request.form.get("token") == pending["token"] else None
+    if data is None:
         flash(_("That preview is no longer current: choose the file again."), "error")
         return redirect(url_for("web.plan_import"))
-    result = _attempt(path.read_bytes(), pending["filename"], dry_run=False)
+    if import_jobs.in_background(data):
+        job = _start_job(data, pending["filename"], dry_run=False)
+        if not isinstance(job, ImportJob):
+            return job
+        _forget_upload()
+        return redirect(url_for("web.plan_import_job", job_id=job.id))
+    result = _attempt(data, pending["filename"], dry_run=False)
     if not isinstance(result, ImportResult):
         return result
     _forget_upload()

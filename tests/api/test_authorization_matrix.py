@@ -194,6 +194,15 @@ def import_report(m: Maker, who: str):
     return f"{V1}/plans/import?dry_run=true", Multipart(file=upload), {}
 
 
+def secretarys_import_job(m: Maker, who: str):
+    from service.goals.models import ImportJob
+
+    job = ImportJob(administration_id=m.w.admin.id, actor_id=m.w.secretary.id, filename="plan.docx", status="queued")
+    db.session.add(job)
+    db.session.commit()
+    return f"{V1}/import-jobs/{job.id}", None, {}
+
+
 def admins(status: int, others: int = 403, **extra: int) -> dict[str, int]:
     return expect(others, sysadmin=status, root=status, **extra)
 
@@ -263,6 +272,7 @@ MATRIX: dict[str, list[Case]] = {
     "POST /api/v1/plans/{plan_id}/transitions": [Case(plan_submit, expect(403, secretary=201, root=404))],
     "POST /api/v1/plans/import": [Case(import_report, expect(403, secretary=200, sysadmin=200))],
     "GET /api/v1/plans/{plan_id}/export": [Case(path("/plans/{w.plan.id}/export?format=csv"), readable())],
+    "GET /api/v1/import-jobs/{job_id}": [Case(secretarys_import_job, expect(404, secretary=200))],  # its starter's
     # goals
     "GET /api/v1/goals": [Case(path("/goals"), expect(200))],
     "GET /api/v1/goals/{goal_id}": [

@@ -167,7 +167,7 @@ def test_a_dry_run_lists_every_goal_with_its_warnings_and_writes_nothing(haskovo
     assert "x.bin" in bad.value.message("en")
     statuses = {code: documents.document_problem(DocumentError(code)).status for code in ERROR_CODES}
     assert statuses == {"empty": 422, "not_a_table": 422, "encoding": 422, "too_large": 413, "zip_bomb": 413,
-                        "unsupported": 415}
+                        "unsupported": 415, "part_too_large": 413, "too_many_rows": 413, "too_slow": 413}
 
 
 def test_values_beyond_what_the_columns_hold_are_kept_in_the_cells(haskovo_admin):
@@ -186,7 +186,8 @@ def test_values_beyond_what_the_columns_hold_are_kept_in_the_cells(haskovo_admin
     goal = result.plan.goals[0]
     assert goal.title == "Цел с NUL" and len(goal.financing_source) == 300 and goal.financing_amount is None
     assert goal.indicators[0].target is None and goal.indicators[0].target_text == "10^20"
-    assert goal.needs_review and len(goal.import_warnings) == 3
+    assert goal.needs_review and len(goal.import_warnings) == 4
+    assert "Control characters in the row's cells (title) were removed" in goal.import_warnings[-1], "the NUL is named"
     assert goal.source_cells == ["1", "Цел с NUL", "Източник ..."]
 
 
