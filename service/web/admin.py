@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from service import authz
-from service.audit import service as audit
 from service.errors import GoalflowError
 from service.extensions import db
 from service.notifications import service as outbox

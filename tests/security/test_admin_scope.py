@@ -87,6 +87,9 @@ def unchanged(other) -> dict:
         "campaign": db.session.get(type(other.campaign), other.campaign.id).status,
         "request": db.session.get(type(other.request), other.request.id).status,
         "goal": (other.g_a.title, other.g_a.state),
+        "administration": (other.admin.name, other.admin.official_name),
+        "signing_identities": sorted((u.id, u.signing_identity or "") for u in db.session.scalars(
+            select(User).where(User.administration_id == other.admin.id))),
         "plan": (other.plan.state, len(other.plan.goals)),
         "administration": db.session.get(type(other.admin), other.admin.id).name,
         "events": db.session.scalar(select(func.count()).select_from(Event).where(Event.chain_id == other.admin.id)),
@@ -151,6 +154,10 @@ def test_pages_show_and_change_nothing_of_another_administration(client, scene, 
     refused(post("/admin/substitutes", absent_id=str(one.head_a.id), substitute_id=str(other.head_b.id),
                  starts_on="01.01.2030", ends_on="02.01.2030"), "another's person as my substitute")
     refused(post(f"/admin/substitutes/{other.substitution.id}/cancel"), "cancel another's substitution")
+    refused(post(f"/admin/people/{other.governor.id}/signing-identity", signing_identity="PNOBG-8001010000"),
+            "the signing identity of another's governor")
+    blind(post("/admin/administration", name="Едно", official_name="Областна администрация на област Едно"),
+          "my own administration's names")
 
     refused(client.get(f"/progress/campaigns/{other.campaign.id}"), "another's campaign board")
     refused(post("/progress/campaigns", plan_id=str(other.plan.id), quarter="2"), "open another's campaign")
@@ -227,6 +234,9 @@ def test_api_shows_and_changes_nothing_of_another_administration(client, scene, 
         refused(call("POST", f"/api/v1/approvals/{other.request.id}/{action}", {"comment": "x"}),
                 f"{action} another's request")
     refused(call("PATCH", f"/api/v1/goals/{other.g_a.id}", {"title": "x"}), "edit another's goal")
+    for path in ("for-signing", "signature", "signed.pdf"):
+        refused(call("GET", f"/api/v1/plans/{other.plan.id}/report/{path}"), f"another's report {path}")
+    refused(call("POST", f"/api/v1/plans/{other.plan.id}/report/signature"), "sign another's report")
     assert unchanged(other) == before, "the other administration is untouched"
 
 
