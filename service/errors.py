@@ -53,6 +53,16 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "Не можете да одобрите искане, което сте подали.",
         "You cannot approve a request you made yourself.",
     ),
+    "request_changed": (
+        409,
+        "Искането се промени, докато го разглеждахте. Прегледайте го отново, преди да решите.",
+        "The request changed while you were looking at it. Look at it again before you decide.",
+    ),
+    "decision_overtaken": (
+        409,
+        "Етапът, по който решавате, вече е решен.",
+        "The stage you are deciding on has already been decided.",
+    ),
     "request_closed": (409, "Искането вече е приключено ({status}).", "The request is already closed ({status})."),
     "open_request_exists": (
         409,
@@ -125,6 +135,7 @@ class GoalflowError(Exception):
         self.code = code
         self.fields = fields or {}
         self.params = params
+        self.current: dict | None = None  # the object as it is now, where a conflict shows it
 
     @property
     def status(self) -> int:

@@ -18,6 +18,14 @@ from workflows import Context, Registry, Workflow, load_all
 PLAN_IN_FORCE = ("approved", "reporting")
 REPORT_FINAL = ("report_approved", "archived")
 
+# A guard whose refusal has an error of its own (service/errors.py); the others refuse with
+# transition_not_allowed_now and their message.
+GUARD_ERRORS = {"campaign_open": "campaign_closed"}
+
+
+def _now(ctx: Context):
+    return ctx.extra.get("now") or utcnow()
+
 
 def plan_in_force(ctx: Context) -> str | None:
     if ctx.subject.plan.state not in PLAN_IN_FORCE:
@@ -112,15 +120,28 @@ def record_progress(ctx: Context) -> None:
     report.risk = ctx.data.get("risk", "on_track")
     report.submitted_by_id = ctx.actor.id if ctx.actor else None
     report.submitted_at = utcnow()
+    report.return_reason = ""
+
+
+def record_decision(ctx: Context) -> None:
+    """Who accepted or returned a report, and when; a return keeps its reason for the unit."""
+    report = ctx.subject
+    report.decided_by_id = ctx.actor.id if ctx.actor else None
+    report.decided_at = _now(ctx)
+
+
+def record_return(ctx: Context) -> None:
+    record_decision(ctx)
+    ctx.subject.return_reason = ctx.extra.get("reason", "")
 
 
 def stamp_plan_approval(ctx: Context) -> None:
-    ctx.subject.approved_at = utcnow()
+    ctx.subject.approved_at = _now(ctx)
     ctx.subject.approved_by_id = ctx.actor.id if ctx.actor else None
 
 
 def stamp_report_approval(ctx: Context) -> None:
-    ctx.subject.report_approved_at = utcnow()
+    ctx.subject.report_approved_at = _now(ctx)
     ctx.subject.report_approved_by_id = ctx.actor.id if ctx.actor else None
 
 
@@ -136,6 +157,8 @@ REGISTRY = Registry(
     actions={
         "record_achieved_values": record_achieved_values,
         "record_progress": record_progress,
+        "record_decision": record_decision,
+        "record_return": record_return,
         "stamp_plan_approval": stamp_plan_approval,
         "stamp_report_approval": stamp_report_approval,
     },

@@ -152,13 +152,18 @@ class Workflow:
     def state_label(self, state: str, lang: str = "bg") -> str:
         return self.states.get(state, {}).get(lang, state)
 
-    def refusal(self, t: TransitionDef, ctx: Context) -> str | None:
-        """The first guard that refuses, as its message; None when all pass."""
+    def refusing_guard(self, t: TransitionDef, ctx: Context) -> tuple[str, str] | None:
+        """The first guard that refuses, as (its name, its message); None when all pass."""
         for name in t.guards:
             why = self.registry.guards[name](ctx)
             if why:
-                return why
+                return name, why
         return None
+
+    def refusal(self, t: TransitionDef, ctx: Context) -> str | None:
+        """The first guard that refuses, as its message; None when all pass."""
+        found = self.refusing_guard(t, ctx)
+        return found[1] if found else None
 
     def data_problems(self, t: TransitionDef, ctx: Context) -> dict[str, str]:
         problems: dict[str, str] = {}

@@ -44,6 +44,10 @@ class TransitionRequest(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=OPEN)  # open, approved, rejected, withdrawn
     current_stage: Mapped[int] = mapped_column(Integer, default=0)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Asked as this absent person's substitute; they, like the requester, never decide it.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The object's version the claim was made on: the claim is what the approvers decide.
+    subject_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -51,6 +55,7 @@ class TransitionRequest(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
     stages: Mapped[list[RequestStage]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestStage.position", lazy="selectin"

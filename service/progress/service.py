@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import authz, subjects
+from service import authz
+from service import transition as one_path
 from service.audit import service as audit
 from service.common import local_today, settings
 from service.db import utcnow
@@ -31,7 +32,6 @@ from service.org.models import Role, Unit, User
 from service.progress.models import Campaign, ProgressReport
 from service.uow import transaction
 from service.workflow_registry import PLAN_IN_FORCE, workflow_for
-from workflows import Context
 
 SUBJECT = "progress_report"
 OPEN, CLOSED = "open", "closed"
@@ -158,85 +158,28 @@ def campaign_board(*, actor: User, campaign_id: int, now: datetime | None = None
 
 def allowed_actions(actor: User, report: ProgressReport, *, now: datetime | None = None) -> list[str]:
     """The transitions this person may take on the report now (for offering them)."""
-    if report.campaign.status != OPEN:
-        return []
-    wf = workflow_for(SUBJECT)
-    today = local_today(now)
-    return [
-        t.name for t in wf.available(report.state)
-        if _acting_for(actor, t, report, today) is not False and wf.refusal(t, Context(subject=report, actor=actor)) is None
-    ]
+    return [t.name for t in one_path.offers(actor, SUBJECT, report, now=now)]
 
 
 # -- acting on a report ------------------------------------------------------------------------
-
-
-def _acting_for(actor: User, t, report: ProgressReport, today: date) -> User | None | bool:
-    """None when `actor` may act in their own right, the absent person when as a substitute,
-    False when not at all."""
-    units, admin_id = {report.unit_id}, _admin_id(report)
-    if authz.can_request(actor, t, units, admin_id):
-        return None
-    for absent in authz.absent_principals(actor, today):
-        if authz.can_request(absent, t, units, admin_id):
-            return absent
-    return False
 
 
 def _act(
     *, actor: User, report_id: int, transition: str, data: dict, reason: str,
     expected_version: int | None, now: datetime | None,
 ) -> ProgressReport:
+    """The one path moves the report; then the unit is told, and the last accepted report closes
+    the campaign (whose row the path locked), in the same transaction."""
     now = now or utcnow()
-    today = local_today(now)
-    wf = workflow_for(SUBJECT)
     with transaction():
-        report = subjects.load(SUBJECT, report_id, lock=True)
-        if report is None or not _sees_goal(actor, report.goal, today):
-            raise not_found()
-        t = wf.transition(transition)
-        # One action per campaign at a time, so that whoever accepts the last report closes it.
-        campaign = db.session.execute(
-            select(Campaign).where(Campaign.id == report.campaign_id).with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one()
-        if campaign.status != OPEN:
-            raise GoalflowError("campaign_closed")
-        on_behalf = _acting_for(actor, t, report, today)
-        if on_behalf is False:
-            if any(actor.has_role(Role(party.role)) for party in t.requesters):  # theirs to do, in another unit
-                raise GoalflowError("report_wrong_unit", unit=report.unit.code)
-            raise GoalflowError("not_a_requester", transition=transition)
-        if report.state not in t.sources:
-            raise GoalflowError("transition_not_declared", transition=transition, state=report.state)
-        if expected_version is not None and expected_version != report.version:
-            raise GoalflowError("stale_version", expected=expected_version, actual=report.version)
-        if t.reason_required and not reason:
-            raise GoalflowError("reason_required", fields={"reason": "required"})
-        before = subjects.snapshot(report)
-        wf.fire(transition, Context(subject=report, data=data, actor=actor))
-        if transition == "submit":
-            report.return_reason = ""
-        else:
-            report.decided_by_id, report.decided_at = actor.id, now
-            if t.reason_required:
-                report.return_reason = reason
-        db.session.flush()  # bumps the version
-        audit.record(
-            chain_id=_admin_id(report),
-            action="state_changed",
-            subject_type=SUBJECT,
-            subject_id=report.id,
-            actor_id=actor.id,
-            on_behalf_of_id=on_behalf.id if on_behalf else None,
-            before=before,
-            after={**subjects.snapshot(report), "transition": transition, "data": data},
-            reason=reason,
-            at=now,
+        outcome = one_path.apply(
+            actor=actor, subject_type=SUBJECT, subject_id=report_id, transition=transition, data=data,
+            reason=reason, expected_version=expected_version, now=now,
         )
-        _notify_transition(report, transition, actor, reason, today)
-        if _all_accepted(campaign):
-            _close(campaign, actor=actor, now=now)
+        report = outcome.subject
+        _notify_transition(report, transition, actor, reason, local_today(now))
+        if _all_accepted(report.campaign):
+            _close(report.campaign, actor=actor, now=now)
     return report
 
 

@@ -123,10 +123,16 @@ def act_on_request(request_id: int, action: str):
         else:
             approvals.decide(
                 actor=current_user, request_id=request_id, verdict=action, comment=comment,
-                expected_version=form_int("version"),
+                expected_version=form_int("version"), fresh_login=is_fresh(),
             )
             flash(_("Your approval was recorded.") if action == "approve" else _("The request was rejected."), "success")
     except GoalflowError as exc:
+        if exc.code == "fresh_login_required":
+            # A signature needs the password again; they come back to the object's page to sign.
+            db.session.rollback()
+            flash(_("Enter your password again to sign."), "info")
+            subject = subjects.load(subject_type, subject_id)
+            return redirect(url_for("web.reauth", next=subjects.kind(subject_type).path(subject)))
         return _refused(exc, subject_type, subject_id, "decision")
     subject = subjects.load(subject_type, subject_id)
     return redirect(safe_next(subjects.kind(subject_type).path(subject)))
