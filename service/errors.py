@@ -55,8 +55,17 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     ),
     "request_changed": (
         409,
-        "Искането се промени, докато го разглеждахте. Прегледайте го отново, преди да решите.",
-        "The request changed while you were looking at it. Look at it again before you decide.",
+        "Искането се промени, докато го разглеждахте: сега е на етап „{stage_bg}“, решили са: {deciders}. "
+        "Прегледайте го отново, преди да решите.",
+        "The request changed while you were looking at it: it is now at the stage '{stage_en}', decided by: "
+        "{deciders}. Look at it again before you decide.",
+    ),
+    "claim_changed": (
+        409,
+        "Обектът на искането е променен, след като то беше подадено: решението би било за нещо друго. "
+        "Искането трябва да бъде подадено отново.",
+        "The object changed after the request was made: the decision would be on something else. "
+        "The request has to be made again.",
     ),
     "decision_overtaken": (
         409,

@@ -8,6 +8,8 @@ Create Date: 2026-12-01 07:40:00
 from alembic import op
 import sqlalchemy as sa
 
+import service.db  # custom column types (UTC datetimes)
+
 
 revision = 'b7d41c2e9a10'
 down_revision = '3f5a7438f7e2'
@@ -19,6 +21,7 @@ def upgrade():
     with op.batch_alter_table('transition_requests') as batch:
         batch.add_column(sa.Column('on_behalf_of_id', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('subject_version', sa.Integer(), nullable=True))
+        batch.add_column(sa.Column('decided_at', service.db.UTCDateTime(), nullable=True))
         batch.create_foreign_key(
             batch.f('fk_transition_requests_on_behalf_of_id_users'), 'users', ['on_behalf_of_id'], ['id']
         )
@@ -27,5 +30,6 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('transition_requests') as batch:
         batch.drop_constraint(batch.f('fk_transition_requests_on_behalf_of_id_users'), type_='foreignkey')
+        batch.drop_column('decided_at')
         batch.drop_column('subject_version')
         batch.drop_column('on_behalf_of_id')

@@ -27,6 +27,7 @@ from service.notifications import service as outbox
 from service.org.models import User
 from service.transition import SlotClaim, claims, visible
 from service.uow import transaction
+from service.workflow_registry import workflow_for
 from workflows import TransitionDef
 
 __all__ = ["SlotClaim", "claims"]
@@ -109,7 +110,9 @@ def decide(
         if request.status != OPEN:
             raise _with_state(GoalflowError("request_closed", status=request.status), request)
         if expected_version is not None and expected_version != request.version:
-            raise _with_state(GoalflowError("request_changed", shown=expected_version, actual=request.version), request)
+            raise _with_state(_changed(request), request)
+        if request.subject_version is not None and subject.version != request.subject_version:
+            raise _with_state(GoalflowError("claim_changed"), request)
         mine = claims(actor, request, now=now)
         if not mine:
             raise _with_state(one_path.why_not_decider(actor, request, now=now), request)
@@ -120,6 +123,7 @@ def decide(
         audit.lock_chain(request.administration_id)
         chain.people_of(request.administration_id)
         stage = request.active_stage
+        request.decided_at = now  # every decision is a new version of the request
         for claim in mine:
             claim.slot.status = "approved" if verdict == "approve" else "rejected"
             request.decisions.append(
@@ -156,6 +160,17 @@ def decide(
             )
         answer.extend(_rows_of_the_answer(request))
     return request
+
+
+def _changed(request: TransitionRequest) -> GoalflowError:
+    """request_changed, saying where the request is now and who has decided."""
+    stage = request.active_stage
+    t = workflow_for(request.subject_type).transition(request.transition)
+    label = next((s.label for s in t.stages if stage is not None and s.name == stage.name), {})
+    deciders = ", ".join(d.decided_by.name for d in request.decisions if d.decided_by is not None) or "—"
+    return GoalflowError(
+        "request_changed", stage_bg=label.get("bg", "—"), stage_en=label.get("en", "—"), deciders=deciders,
+    )
 
 
 def _with_state(exc: GoalflowError, request: TransitionRequest) -> GoalflowError:

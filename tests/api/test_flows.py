@@ -177,3 +177,21 @@ def test_a_quarter_of_progress(world, as_):
     assert as_("head_a").post(f"{url}/accept", headers={"If-Match": submitted.headers["ETag"]}).status_code == 412
     accepted = as_("head_a").post(f"{url}/accept", json={"comment": "Добре"})
     assert accepted.status_code == 200 and accepted.json["state"] == "accepted"
+
+
+def test_a_decision_binds_to_the_version_shown_and_a_lost_race_is_409(world, as_):
+    req = as_("expert_a").post(f"/api/v1/goals/{world.g_ab.id}/transitions", json={
+        "transition": "complete", "achieved": {str(i.id): "1" for i in world.g_ab.indicators},
+    }).json
+    shown = as_("head_a").get(f"/api/v1/approvals/{req['id']}")
+    assert as_("head_b").post(f"/api/v1/approvals/{req['id']}/approve").status_code == 200
+    stale = as_("head_a").post(f"/api/v1/approvals/{req['id']}/approve", headers={"If-Match": shown.headers["ETag"]})
+    assert stale.status_code == 409 and stale.json["code"] == "request_changed"
+    assert stale.json["current"]["decisions"][0]["decided_by"] == "Head B"
+    fresh = as_("head_a").get(f"/api/v1/approvals/{req['id']}")
+    ok = as_("head_a").post(f"/api/v1/approvals/{req['id']}/approve", headers={"If-Match": fresh.headers["ETag"]})
+    assert ok.status_code == 200
+    # the heads' stage has moved on to the governor: a head deciding again is a conflict, not forbidden
+    late = as_("head_a").post(f"/api/v1/approvals/{req['id']}/approve")
+    assert late.status_code == 409 and late.json["code"] == "decision_overtaken"
+    assert late.json["current"]["stage"] == "governor"

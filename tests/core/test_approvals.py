@@ -401,3 +401,42 @@ def test_a_request_asked_as_a_substitute_never_counts_the_absent_persons_slot(wo
     assert code_of(e) == "separation_of_duties"
     approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve")  # she did not ask: she decides
     assert req.stages[0].status == "approved"
+
+
+def test_a_requests_claim_is_immutable_once_asked(world):
+    from service.approvals.models import ClaimChanged
+
+    req = ask(world, world.expert_a, world.g_a, "complete", data=achieved_for(world.g_a, "3"))
+    req.reason = "друго"
+    with pytest.raises(ClaimChanged):
+        db.session.commit()
+    db.session.rollback()
+    req = db.session.get(TransitionRequest, req.id)
+    req.data = achieved_for(world.g_a, "99")
+    with pytest.raises(ClaimChanged):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.get(TransitionRequest, req.id).data == achieved_for(world.g_a, "3")
+
+
+def test_a_decision_on_an_object_that_moved_on_since_the_request_is_refused(world):
+    req = ask(world, world.expert_a, world.g_a, "complete", data=achieved_for(world.g_a, "3"))
+    world.g_a.title = "Друга цел"  # what the approvers would be deciding on is no longer what was asked
+    db.session.commit()
+    with pytest.raises(GoalflowError) as e:
+        approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve")
+    assert code_of(e) == "claim_changed" and e.value.status == 409
+    assert not db.session.get(TransitionRequest, req.id).decisions
+
+
+def test_a_decision_on_a_request_that_changed_since_it_was_shown_says_what_changed(world):
+    req = ask(world, world.expert_a, world.g_ab, "complete", data=achieved_for(world.g_ab))
+    shown = req.version
+    approvals.decide(actor=world.head_b, request_id=req.id, verdict="approve")
+    with pytest.raises(GoalflowError) as e:
+        approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve", expected_version=shown)
+    assert code_of(e) == "request_changed" and e.value.status == 409
+    assert "Head B" in e.value.message("bg") and "Директори" in e.value.message("bg")
+    assert e.value.current["decisions"][0]["decided_by"] == "Head B"
+    approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve",
+                     expected_version=e.value.current["version"])

@@ -64,7 +64,7 @@ def test_a_decision_sent_twice_is_recorded_once(world, client):
     form = {"csrf_token": csrf_of(client, f"/goals/{world.g_ab.id}"), "version": req.version, "comment": ""}
     assert client.post(f"/requests/{req.id}/approve", data=form).status_code == 302
     again = client.post(f"/requests/{req.id}/approve", data=form)
-    assert again.status_code in (409, 412)  # stale version, or already decided: never a second decision
+    assert again.status_code == 409  # the request changed since that page: never a second decision
     assert db.session.scalar(
         db.select(db.func.count()).select_from(Decision).where(Decision.decided_by_id == world.head_a.id)
     ) == 1
@@ -288,3 +288,18 @@ def test_the_administrator_assigns_roles_and_disables_accounts(world, client):
     assert not world.observer.active
     own = client.post(f"/admin/users/{world.sysadmin.id}/disable", data={"csrf_token": csrf_of(client, "/admin")})
     assert own.status_code == 403
+
+
+def test_a_decision_on_a_request_that_changed_since_the_page_was_shown_is_refused_and_explained(world, client):
+    req = approvals.request_transition(
+        actor=world.expert_a, subject_type="goal", subject_id=world.g_ab.id, transition="complete",
+        data=achieved_for(world.g_ab),
+    )
+    login(client, world.head_a, world.password)
+    page = f"/goals/{world.g_ab.id}"
+    form = {"csrf_token": csrf_of(client, page), "version": req.version, "comment": ""}
+    approvals.decide(actor=world.head_b, request_id=req.id, verdict="approve")  # meanwhile
+    refused = client.post(f"/requests/{req.id}/approve", data=form)
+    assert refused.status_code == 409
+    assert "Head B" in refused.text and "се промени" in refused.text
+    assert not db.session.scalars(db.select(Decision).where(Decision.decided_by_id == world.head_a.id)).all()
