@@ -265,4 +265,18 @@ def apply(
         )
         if request is not None:
             outbox.enqueue_many(chain.applied_messages(request, subject, before["state"], actor))
+        if t.then:  # a submission asks for its signature, in the same name
+            asker = request.requested_by if request is not None else actor
+            apply(actor=asker, subject_type=subject_type, subject_id=subject.id, transition=t.then, now=now)
     return Outcome(subject, request, who.on_behalf_of, applied=True)
+
+
+def reject(request: TransitionRequest, *, actor: User, reason: str, now: datetime) -> None:
+    """A rejected request whose definition says so returns the object (`rejected`), in the
+    rejecter's name and with the rejection's reason; otherwise the object stays where it was."""
+    t = workflow_for(request.subject_type).transition(request.transition)
+    if t.rejected:
+        apply(
+            actor=actor, subject_type=request.subject_type, subject_id=request.subject_id, transition=t.rejected,
+            reason=reason, now=now,
+        )

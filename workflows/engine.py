@@ -107,6 +107,10 @@ class TransitionDef:
     fresh_login: bool
     requesters: tuple[Party, ...]
     stages: tuple[StageDef, ...]
+    # Once applied, the same person asks for `then` (a submission asks for its signature).
+    then: str | None = None
+    # A request for this transition that is rejected applies `rejected` (the signer returns it).
+    rejected: str | None = None
 
 
 class _Subject:
@@ -244,6 +248,8 @@ def _transition(name: str, raw: Mapping[str, Any]) -> TransitionDef:
             )
             for s in raw.get("stages", ())
         ),
+        then=raw.get("then"),
+        rejected=raw.get("rejected"),
     )
 
 
@@ -285,6 +291,15 @@ def _validate(raw: Any, registry: Registry, source: str) -> None:
             for item in t.get(key, ()):
                 if item not in known:
                     fail(f"transitions/{name}/{key}", f"'{item}' is not in the registry ({', '.join(sorted(known))})")
+        follow = t.get("then")
+        if follow is not None and (follow not in raw["transitions"] or t["to"] not in raw["transitions"][follow]["from"]):
+            fail(f"transitions/{name}/then", f"'{follow}' is not a transition declared from '{t['to']}'")
+        rejected = t.get("rejected")
+        if rejected is not None:
+            if rejected not in raw["transitions"] or not set(t["from"]) <= set(raw["transitions"][rejected]["from"]):
+                fail(f"transitions/{name}/rejected", f"'{rejected}' is not a transition declared from {t['from']}")
+            if not t.get("stages"):
+                fail(f"transitions/{name}/rejected", "only a transition with stages can be rejected")
         stage_names = [s["name"] for s in t.get("stages", ())]
         if len(stage_names) != len(set(stage_names)):
             fail(f"transitions/{name}/stages", "stage names must be unique")

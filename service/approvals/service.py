@@ -153,6 +153,7 @@ def decide(
             stage.status, stage.completed_at = "rejected", now
             chain.close(request, "rejected", actor, comment, now)
             outbox.enqueue_many([chain.requester_message(request, subject, "rejected", actor, comment)])
+            one_path.reject(request, actor=actor, reason=comment, now=now)
         else:
             one_path.apply(
                 actor=actor, subject_type=request.subject_type, subject_id=request.subject_id,

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, Integer, and_, cast, func, literal, or_, select
 
 from service import subjects
+from service.approvals.chain import excluded_ids, slot_holders
 from service.approvals.models import OPEN, RequestStage, TransitionRequest
-from service.approvals.service import slot_holders
 from service.common import local_today, settings
 from service.db import utcnow
 from service.extensions import db
@@ -254,7 +254,7 @@ def _waiting_holders(request: TransitionRequest, stage: RequestStage) -> list[Us
         if slot.status != "pending":
             continue
         for holder in slot_holders(slot, request.administration_id):
-            if holder.id != request.requested_by_id or stage.allow_requester:
+            if holder.id not in excluded_ids(request):  # separation of duties (service/transition.py)
                 people[holder.id] = holder
     return list(people.values())
 
@@ -263,6 +263,8 @@ def _remind_approvers(request: TransitionRequest, stage: RequestStage, subject, 
     path = subjects.kind(request.subject_type).path(subject)
     queued = 0
     for recipient, on_behalf in with_substitutes(_waiting_holders(request, stage), today):
+        if recipient.id in excluded_ids(request):
+            continue
         queued += _queue(
             kind="approval_reminder", recipient=recipient, subject_type="transition_request", subject_id=request.id,
             params=_approval_params(request, stage, subject, waited, recipient), path=path,

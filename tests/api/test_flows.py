@@ -115,18 +115,24 @@ def test_drafting_a_plan_and_its_sign_off(world, as_):
 
     submitted = secretary.post(f"/api/v1/plans/{plan_id}/transitions", json={"transition": "submit"})
     assert submitted.status_code == 201 and submitted.json["status"] == "approved"
+    assert governor.get(f"/api/v1/plans/{plan_id}").json["state"] == "submitted"
     # Once submitted, the goals are frozen.
     frozen = as_("expert_a").patch(f"/api/v1/goals/{goal_id}", json={"title": "z"},
                                    headers={"If-Match": edited.headers["ETag"]})
     assert frozen.status_code == 409 and frozen.json["code"] == "plan_not_draft"
+    # The submission asked for the governor's signature: a request in his inbox.
+    inbox = governor.get("/api/v1/approvals?status=pending&mine=true").json["items"]
+    assert [(r["subject_type"], r["transition"]) for r in inbox] == [("plan", "approve")]
+    signoff = inbox[0]["id"]
     # The governor's signature needs a fresh sign-in: a token alone is not one.
-    unsigned = governor.post(f"/api/v1/plans/{plan_id}/transitions", json={"transition": "approve"})
+    unsigned = governor.post(f"/api/v1/approvals/{signoff}/approve")
     assert unsigned.status_code == 401 and unsigned.json["code"] == "fresh_login_required"
-    wrong = governor.post(f"/api/v1/plans/{plan_id}/transitions", json={"transition": "approve", "password": "nope"})
+    wrong = governor.post(f"/api/v1/approvals/{signoff}/approve", json={"password": "nope"})
     assert wrong.status_code == 401
-    signed = governor.post(f"/api/v1/plans/{plan_id}/transitions",
-                           json={"transition": "approve", "password": world.password})
-    assert signed.status_code == 201, signed.json
+    assert governor.get(f"/api/v1/plans/{plan_id}").json["state"] == "submitted"
+    signed = governor.post(f"/api/v1/approvals/{signoff}/approve", json={"password": world.password})
+    assert signed.status_code == 200, signed.json
+    assert signed.json["status"] == "approved"
     assert governor.get(f"/api/v1/plans/{plan_id}").json["state"] == "approved"
 
 
