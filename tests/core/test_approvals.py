@@ -1,4 +1,4 @@
-"""Approval chains exactly as workflow.md describes them, on SQLite and PostgreSQL."""
+"""Approval chains exactly as docs/workflows.md describes them, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

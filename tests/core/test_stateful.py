@@ -1,4 +1,4 @@
-"""Random requests and decisions by random people; the invariants of workflow.md hold throughout.
+"""Random requests and decisions by random people; the invariants of docs/workflows.md hold throughout.
 
 - only declared transitions happen;
 - a state changes only after the request's whole chain approved it;
