@@ -13,10 +13,7 @@ from sqlalchemy import func, select
 from service.common import parse_decimal
 from service.db import utcnow
 from service.extensions import db
-from workflows import Context, Registry, Workflow, load_all
-
-PLAN_IN_FORCE = ("approved", "reporting")
-REPORT_FINAL = ("report_approved", "archived")
+from workflows import Context, Registry, Workflow, engine, load_all
 
 # A guard whose refusal has an error of its own (service/errors.py); the others refuse with
 # transition_not_allowed_now and their message.
@@ -28,13 +25,13 @@ def _now(ctx: Context):
 
 
 def plan_in_force(ctx: Context) -> str | None:
-    if ctx.subject.plan.state not in PLAN_IN_FORCE:
+    if ctx.subject.plan.state not in workflow_for("plan").group("in_force"):
         return "the plan is not approved or is no longer open for reporting"
     return None
 
 
 def report_not_approved(ctx: Context) -> str | None:
-    if ctx.subject.plan.state in REPORT_FINAL:
+    if ctx.subject.plan.state in workflow_for("plan").group("report_signed"):
         return "the year's report is already approved"
     return None
 
@@ -165,9 +162,14 @@ REGISTRY = Registry(
 )
 
 
-@cache
 def workflows() -> dict[str, Workflow]:
-    return load_all(REGISTRY)
+    """The declared workflows, loaded once per definitions directory."""
+    return _loaded(str(engine.DEFINITIONS_DIR))
+
+
+@cache
+def _loaded(directory: str) -> dict[str, Workflow]:
+    return load_all(REGISTRY, directory)
 
 
 def workflow_for(subject_type: str) -> Workflow:

@@ -34,11 +34,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any, Final
 
 from sqlalchemy import select
 
+from service import authz
 from service.audit import service as audit
 from service.common import local_today, settings
 from service.db import utcnow
@@ -76,7 +76,7 @@ from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Activity, Goal, Indicator, Plan
-from service.org.models import Administration, Role, Unit, User
+from service.org.models import Administration, Unit, User
 from service.uow import transaction
 from service.workflow_registry import workflow_for
 
@@ -110,17 +110,9 @@ SIGNED_COLUMNS: Final[dict[str, tuple[str, str]]] = {
 # -- export -----------------------------------------------------------------------------------
 
 
-@cache
 def report_states() -> frozenset[str]:
-    """The plan's states from reporting on (read from the definition): its document is the report."""
-    wf = workflow_for("plan")
-    found, frontier = {goals.REPORT_PLAN_STATE}, [goals.REPORT_PLAN_STATE]
-    while frontier:
-        for t in wf.available(frontier.pop()):
-            if t.dest not in found:
-                found.add(t.dest)
-                frontier.append(t.dest)
-    return frozenset(found)
+    """The plan's states in which its document is the report (the definition's `report` group)."""
+    return frozenset(workflow_for("plan").group("report"))
 
 
 def default_kind(plan: Plan) -> Kind:
@@ -237,11 +229,7 @@ def document_problem(exc: DocumentError) -> GoalflowError:
 
 def may_import(actor: User, administration_id: int) -> bool:
     """The chief secretary or an administrator of that administration."""
-    return (
-        actor.active
-        and actor.administration_id == administration_id
-        and (actor.has_role(Role.CHIEF_SECRETARY) or actor.has_role(Role.ADMIN))
-    )
+    return actor.administration_id == administration_id and authz.may(actor, "prepare_plans")
 
 
 @dataclass

@@ -31,18 +31,16 @@ from service.notifications.workdays import add_working_days, working_days_after
 from service.org.models import Role, Unit, User
 from service.progress.models import Campaign, ProgressReport
 from service.uow import transaction
-from service.workflow_registry import PLAN_IN_FORCE, workflow_for
+from service.workflow_registry import workflow_for
 
 SUBJECT = "progress_report"
 OPEN, CLOSED = "open", "closed"
-ACTIVE_GOAL_STATES = ("planned", "in_progress")
 RISKS = ("on_track", "at_risk", "off_track")
 RISK_LABELS = {
     "bg": {"on_track": "по план", "at_risk": "в риск", "off_track": "изостава"},
     "en": {"on_track": "on track", "at_risk": "at risk", "off_track": "off track"},
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CAMPAIGN_OPENERS = (Role.CHIEF_SECRETARY,)
 SUMMARY_READERS = (Role.GOVERNOR, Role.CHIEF_SECRETARY)
 
 
@@ -263,9 +261,9 @@ def open_campaign(
         ).scalar_one_or_none()
         if plan is None or (actor is not None and actor.administration_id != plan.administration_id):
             raise not_found()
-        if actor is not None and not any(actor.has_role(r) for r in CAMPAIGN_OPENERS):
+        if actor is not None and not authz.may(actor, "run_campaigns"):
             raise forbidden()
-        if plan.state not in PLAN_IN_FORCE:
+        if plan.state not in workflow_for("plan").group("in_force"):
             raise GoalflowError("plan_not_in_force")
         if today < quarter_start(plan.year, quarter):
             raise GoalflowError("quarter_not_started")
@@ -276,8 +274,9 @@ def open_campaign(
             due_on=add_working_days(today, settings().CAMPAIGN_DUE_WORKING_DAYS),
         )
         initial = workflow_for(SUBJECT).initial
+        active = workflow_for("goal").group("active")
         for goal in plan.goals:
-            if goal.state in ACTIVE_GOAL_STATES:
+            if goal.state in active:
                 campaign.reports.extend(ProgressReport(goal=goal, unit=unit, state=initial) for unit in goal.units)
         db.session.add(campaign)
         db.session.flush()
@@ -320,7 +319,8 @@ def open_due_campaigns(*, now: datetime | None = None) -> list[Campaign]:
     now = now or utcnow()
     today = local_today(now)
     opened = []
-    plans = db.session.execute(select(Plan.id, Plan.year).where(Plan.state.in_(PLAN_IN_FORCE))).all()
+    in_force = workflow_for("plan").group("in_force")
+    plans = db.session.execute(select(Plan.id, Plan.year).where(Plan.state.in_(in_force))).all()
     for plan_id, year in plans:
         quarter = last_ended_quarter(year, today)
         if quarter is None:
@@ -350,7 +350,7 @@ def close_campaign(*, campaign_id: int, actor: User | None = None, now: datetime
         ).scalar_one_or_none()
         if campaign is None or (actor is not None and actor.administration_id != campaign.plan.administration_id):
             raise not_found()
-        if actor is not None and not any(actor.has_role(r) for r in CAMPAIGN_OPENERS):
+        if actor is not None and not authz.may(actor, "run_campaigns"):
             raise forbidden()
         if campaign.status != OPEN:
             raise GoalflowError("campaign_closed")
@@ -521,7 +521,7 @@ def send_campaign_reminders(*, now: datetime | None = None) -> int:
 def _escalate_campaign(campaign: Campaign, missing: list[ProgressReport], today: date) -> int:
     lines = "\n".join(f"{r.goal.number}. {r.goal.title} ({r.unit.code})" for r in missing)
     queued = 0
-    for recipient, on_behalf in with_substitutes(role_holders(campaign.plan.administration_id, CAMPAIGN_OPENERS), today):
+    for recipient, on_behalf in with_substitutes(role_holders(campaign.plan.administration_id, authz.CAMPAIGN_RUNNERS), today):
         queued += outbox.enqueue(
             kind="campaign_escalated", recipient=recipient, subject_type="campaign", subject_id=campaign.id,
             params={"quarter": campaign.quarter, "year": campaign.plan.year, "due": campaign.due_on, "goals": lines},

@@ -19,7 +19,6 @@ from service.org.models import Role, User
 from workflows import Workflow
 
 # Roles that see the year at a glance on their home page.
-OVERVIEW_ROLES = frozenset({Role.GOVERNOR, Role.DEPUTY_GOVERNOR, Role.CHIEF_SECRETARY, Role.OBSERVER})
 
 
 def lang() -> str:
@@ -161,13 +160,6 @@ def open_states(wf: Workflow) -> frozenset[str]:
         state for state in wf.states
         if any(depth.get(t.dest, 0) > depth.get(state, 0) for t in wf.available(state))
     )
-
-
-def states_from(wf: Workflow, state: str) -> list[str]:
-    """`state` and every state at least as far along as it, in the definition's order."""
-    depth = _depths(wf)
-    floor = depth.get(state, 0)
-    return [s for s in wf.states if depth.get(s, -1) >= floor]
 
 
 def goal_deadline(goal) -> date:

@@ -14,7 +14,7 @@ from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Goal
 from service.org.models import Unit
-from service.web.common import error_message, field_errors, form_int, int_arg, lang, states_from
+from service.web.common import error_message, field_errors, form_int, int_arg, lang
 from service.web.diagram import diagram_svg
 from service.web.events import timeline
 from service.web.goals import request_view
@@ -57,7 +57,7 @@ def plan_context(plan_id: int, **extra) -> dict:
         "wf": workflow_for("goal"),
         "plan_wf": workflow_for("plan"),
         "state_options": [(s, workflow_for("goal").state_label(s, language)) for s in workflow_for("goal").states],
-        "report_states": states_from(workflow_for("plan"), goals.REPORT_PLAN_STATE),
+        "report_states": workflow_for("plan").group("report"),
         "lang": language,
         "formats": EXPORT_FORMATS,
         "allowed": approvals.allowed_transitions(current_user, "plan", plan),
