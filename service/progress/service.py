@@ -215,9 +215,12 @@ def _report_params(report: ProgressReport) -> dict:
 
 
 def _notify_transition(report: ProgressReport, transition: str, actor: User, reason: str, today: date) -> None:
-    if transition == "submit":
+    """Who is told depends on where the report now is: in review, its head; back to be
+    reported, its experts and whoever submitted it."""
+    wf = workflow_for(SUBJECT)
+    if report.state in wf.group("in_review"):
         kind, people, extra = "report_submitted", unit_people([report.unit_id], [Role.HEAD]), {"submitter": actor.name}
-    elif transition == "return":
+    elif report.state == wf.initial:
         people = unit_people([report.unit_id], [Role.EXPERT])
         if report.submitted_by is not None and report.submitted_by not in people:
             people.append(report.submitted_by)
@@ -337,7 +340,8 @@ def open_due_campaigns(*, now: datetime | None = None) -> list[Campaign]:
 
 
 def _all_accepted(campaign: Campaign) -> bool:
-    return all(r.state == "accepted" for r in campaign.reports)
+    accepted = workflow_for(SUBJECT).group("accepted")
+    return all(r.state in accepted for r in campaign.reports)
 
 
 def close_campaign(*, campaign_id: int, actor: User | None = None, now: datetime | None = None) -> Campaign:
@@ -397,7 +401,8 @@ def _worst_risk(reports: list[ProgressReport]) -> str | None:
 
 def _indicator_words(goal: Goal, reports: list[ProgressReport]) -> str:
     """Each indicator as "name: achieved / target", preferring accepted reports' values."""
-    ranked = sorted((r for r in reports if r.submitted_at), key=lambda r: (r.state == "accepted", r.submitted_at))
+    accepted = workflow_for(SUBJECT).group("accepted")
+    ranked = sorted((r for r in reports if r.submitted_at), key=lambda r: (r.state in accepted, r.submitted_at))
     achieved = {}
     for report in ranked:  # later and accepted reports win
         achieved.update({v.indicator_id: v.achieved_text for v in report.values if v.achieved_text})
@@ -467,7 +472,7 @@ def _send_summary(campaign: Campaign, today: date) -> None:
             kind="quarter_summary", recipient=recipient, subject_type="campaign", subject_id=campaign.id,
             params={
                 "quarter": campaign.quarter, "year": campaign.plan.year, "goals": len(campaign.plan.goals),
-                "reports": len(reports), "accepted": sum(r.state == "accepted" for r in reports),
+                "reports": len(reports), "accepted": sum(r.state in workflow_for(SUBJECT).group("accepted") for r in reports),
                 "at_risk": sum(r.risk in ("at_risk", "off_track") and r.submitted_at is not None for r in reports),
                 "missing": "\n".join(file.missing), "filename": file.filename,
             },
@@ -504,7 +509,7 @@ def send_campaign_reminders(*, now: datetime | None = None) -> int:
         if stage is None:
             continue
         missing = [r for r in campaign.reports if r.state == initial]
-        waiting = [r for r in campaign.reports if r.state == "submitted"]
+        waiting = [r for r in campaign.reports if r.state in workflow_for(SUBJECT).group("in_review")]
         with transaction():
             queued += _notify_units(
                 campaign, missing, kind="campaign_reminder", moment=stage[1], today=today, stage=stage[0]
