@@ -262,10 +262,6 @@ def _slot_label(slot) -> str:
     return f"{slot.role}@{slot.unit.code}" if slot.unit_id else slot.role
 
 
-def slot_holders(slot, administration_id: int) -> list[User]:
-    return chain.slot_holders(slot, administration_id)
-
-
 def visible_requests(actor: User, *, status: str | None = None, now: datetime | None = None) -> list[TransitionRequest]:
     """Requests on objects this person may see, newest first; `status` narrows them."""
     if actor.administration_id is None:

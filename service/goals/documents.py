@@ -69,6 +69,7 @@ from service.documents.columns import (
     TITLE,
 )
 from service.documents.errors import bilingual
+from service.documents.export_pdf import CHILD_SETUP as PDF_CHILD_SETUP
 from service.documents.model import Kind, Lang
 from service.documents.rendering import columns_for, goal_values
 from service.documents.values import parse_quantity
@@ -82,6 +83,19 @@ from service.workflow_registry import workflow_for
 
 KINDS: Final = ("plan", "report")
 LANGS: Final = ("bg", "en")
+
+
+def _leave_connections() -> None:
+    """The PDF layout's child process never uses the database connections it inherits, and
+    must not close them."""
+    try:
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+    except RuntimeError:  # no application context: no engine was opened
+        pass
+
+
+PDF_CHILD_SETUP.append(_leave_connections)
 FORMATS: Final[dict[str, tuple[Callable[..., bytes], str]]] = {
     "docx": (export_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
     "xlsx": (export_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),

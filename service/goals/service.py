@@ -108,11 +108,6 @@ def save_plan_document(
     return import_document(document, administration=administration, actor=actor, dry_run=dry_run, now=now)
 
 
-def preview_plan_document(document, *, administration: Administration, actor: User | None = None):
-    """The dry run: everything the import would say, nothing written."""
-    return save_plan_document(document, administration=administration, actor=actor, dry_run=True)
-
-
 # -- drafting goals (while the plan is a draft) --------------------------------------------------
 
 GOAL_FIELDS = (
