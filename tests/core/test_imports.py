@@ -30,6 +30,26 @@ def _resolve(module: str, is_package: bool, level: int, name: str | None) -> str
     return ".".join(base + ([name] if name else []))
 
 
+def _top_level_imports(statements, module: str, is_package: bool) -> set[str]:
+    """The modules named by the import statements that run when the module is imported."""
+    found: set[str] = set()
+    for node in statements:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            target = _resolve(module, is_package, node.level, node.module)
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.If | ast.Try | ast.With):
+            blocks = [node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+            blocks += [handler.body for handler in getattr(node, "handlers", [])]
+            for block in blocks:
+                found |= _top_level_imports(block, module, is_package)
+    return found
+
+
 def import_time_graph() -> dict[str, set[str]]:
     """module -> the project modules it imports when it is imported (its top-level statements;
     imports inside functions and under TYPE_CHECKING run later, or never)."""
@@ -37,24 +57,7 @@ def import_time_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for module, path in modules.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        found: set[str] = set()
-
-        def visit(statements) -> None:
-            for node in statements:
-                if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                    continue
-                if isinstance(node, ast.Import):
-                    found.update(alias.name for alias in node.names)
-                elif isinstance(node, ast.ImportFrom):
-                    target = _resolve(module, path.name == "__init__.py", node.level, node.module)
-                    found.add(target)
-                    found.update(f"{target}.{alias.name}" for alias in node.names)
-                elif isinstance(node, ast.If | ast.Try | ast.With):
-                    for block in ("body", "orelse", "finalbody", "handlers"):
-                        for child in getattr(node, block, []):
-                            visit(getattr(child, "body", None) or [child]) if isinstance(child, ast.ExceptHandler) else visit([child])
-
-        visit(tree.body)
+        found = _top_level_imports(tree.body, module, path.name == "__init__.py")
         # Importing a.b.c imports a and a.b first, unless they are the module's own packages
         # (which are being imported already when it runs).
         ancestors = {".".join(module.split(".")[:i]) for i in range(1, module.count(".") + 1)}
