@@ -167,7 +167,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.section("suites skipped")
     for (suite, reason), count in sorted(found.items()):
         terminalreporter.write_line(f"{suite}: {count} skipped: {reason}")
-    terminalreporter.write_line(
-        "Missing system packages: `bash deploy/system-packages.sh` (as root) installs them or names the command; "
-        "missing services: see README.md."
-    )
+    if any(word in reason for _, reason in found for word in ("not installed", "missing", "does not answer")):
+        terminalreporter.write_line(
+            "Missing system packages: `bash deploy/system-packages.sh` (as root) installs them or names the "
+            "command; missing services: see README.md."
+        )
