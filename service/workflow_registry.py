@@ -10,9 +10,12 @@ from functools import cache
 
 from sqlalchemy import func, select
 
+from service.approvals.models import OPEN, TransitionRequest
 from service.common import parse_decimal
 from service.db import utcnow
 from service.extensions import db
+from service.goals.models import Goal
+from service.progress.models import ProgressValue
 from workflows import Context, Registry, Workflow, engine, load_all
 
 # A guard whose refusal has an error of its own (service/errors.py); the others refuse with
@@ -41,9 +44,6 @@ def plan_has_goals(ctx: Context) -> str | None:
 
 
 def no_open_goal_requests(ctx: Context) -> str | None:
-    from service.approvals.models import OPEN, TransitionRequest
-    from service.goals.models import Goal
-
     count = db.session.scalar(
         select(func.count())
         .select_from(TransitionRequest)
@@ -101,8 +101,6 @@ def record_achieved_values(ctx: Context) -> None:
 
 
 def record_progress(ctx: Context) -> None:
-    from service.progress.models import ProgressValue
-
     report = ctx.subject
     values = ctx.data.get("achieved", {})
     existing = {v.indicator_id: v for v in report.values}
