@@ -13,9 +13,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from service.approvals.models import TransitionRequest
 from service.common import local_today
 from service.errors import GoalflowError
 from service.org.models import Role, User
+from service.workflow_registry import workflow_for
 from workflows import Workflow
 
 # Roles that see the year at a glance on their home page.
@@ -168,3 +170,12 @@ def goal_deadline(goal) -> date:
 
 def today() -> date:
     return local_today()
+
+
+def request_view(req: TransitionRequest | None, subject_type: str) -> dict | None:
+    """An open request with its stages labelled as the definition names them."""
+    if req is None:
+        return None
+    t = workflow_for(subject_type).transition(req.transition)
+    labels = {s.name: s.label.get(lang(), s.name) for s in t.stages}
+    return {"request": req, "transition": t, "stage_labels": labels}

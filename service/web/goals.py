@@ -21,22 +21,15 @@ from service.web.common import (
     goal_deadline,
     lang,
     open_states,
+    request_view,
     today,
 )
 from service.web.diagram import diagram_svg
 from service.web.events import timeline
 from service.web.home import indicator_percent
+from service.web.plans import plan_context
 from service.web.views import bp, safe_next
 from service.workflow_registry import workflow_for
-
-
-def request_view(req: TransitionRequest | None, subject_type: str) -> dict | None:
-    """An open request with its stages labelled as the definition names them."""
-    if req is None:
-        return None
-    t = workflow_for(subject_type).transition(req.transition)
-    labels = {s.name: s.label.get(lang(), s.name) for s in t.stages}
-    return {"request": req, "transition": t, "stage_labels": labels}
 
 
 def goal_context(goal_id: int, **extra) -> dict:
@@ -75,8 +68,6 @@ def _refused(exc: GoalflowError, subject_type: str, subject_id: int, error_for: 
     extra = {"errors": field_errors(exc), "form": request.form, "error_for": error_for, "problem": error_message(exc)}
     if subject_type == "goal":
         return render_template("goal.html", **goal_context(subject_id, **extra)), exc.status
-    from service.web.plans import plan_context
-
     return render_template("plan.html", **plan_context(subject_id, **extra)), exc.status
 
 

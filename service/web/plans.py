@@ -14,10 +14,9 @@ from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Goal
 from service.org.models import Unit
-from service.web.common import error_message, field_errors, form_int, int_arg, lang
+from service.web.common import error_message, field_errors, form_int, int_arg, lang, request_view
 from service.web.diagram import diagram_svg
 from service.web.events import timeline
-from service.web.goals import request_view
 from service.web.views import bp
 from service.workflow_registry import workflow_for
 
