@@ -45,6 +45,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 diagrams: install
 	$(BIN)/flask --app service workflow-diagrams --out docs/workflows

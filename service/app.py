@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, g, request, session
+from flask.cli import FlaskGroup
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_talisman import Talisman
@@ -97,8 +98,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_interfaces(app)
 
     from service.cli import register as register_cli
+    from worker.cli import register as register_operations
 
-    register_cli(app)
+    register_cli(app)  # the organisation, goals, documents, records
+    register_operations(app)  # outbox, sweep, campaigns
 
     from worker.celery_app import celery_init_app
 
@@ -114,7 +117,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 def _register_interfaces(app: Flask) -> None:
     """Each interface registers itself here: web pages, the JSON API, the admin pages."""
     from service.api import init_api
-    from service.web.views import bp as web_bp
+    from service.web import bp as web_bp
 
     app.register_blueprint(web_bp)
     init_api(app)
+
+
+def main() -> None:
+    """The `goalflow` console script: the same commands as `flask --app service`."""
+    FlaskGroup(create_app=lambda: create_app())(prog_name="goalflow")

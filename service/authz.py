@@ -168,3 +168,31 @@ def may_name_substitute(actor: User, absent: User) -> bool:
     if manages(actor, absent.administration_id):
         return True
     return actor.id == absent.id and actor.active and not reads_only(actor)
+
+
+# -- what a person may do, as the pages ask it ----------------------------------------------------
+
+# Who prepares the year's plan: starts it and imports its documents.
+PLAN_PREPARERS = frozenset({Role.CHIEF_SECRETARY, Role.ADMIN})
+# Who opens and closes the quarterly campaigns.
+CAMPAIGN_RUNNERS = frozenset({Role.CHIEF_SECRETARY})
+# Who follows the campaigns' boards.
+BOARD_READERS = frozenset({Role.CHIEF_SECRETARY, Role.GOVERNOR, Role.DEPUTY_GOVERNOR, Role.OBSERVER, Role.ADMIN})
+# Who sees the year at a glance on their home page.
+OVERVIEW_READERS = frozenset({Role.GOVERNOR, Role.DEPUTY_GOVERNOR, Role.CHIEF_SECRETARY, Role.OBSERVER})
+
+_HOLDERS = {
+    "administer": frozenset({Role.ADMIN}),
+    "prepare_plans": PLAN_PREPARERS,
+    "run_campaigns": CAMPAIGN_RUNNERS,
+    "read_campaign_boards": BOARD_READERS,
+    "read_year_overview": OVERVIEW_READERS,
+}
+
+
+def may(user: User, question: str) -> bool:
+    """May this person do what `question` names ("administer", "prepare_plans", "run_campaigns",
+    "read_campaign_boards", "read_year_overview")? The templates ask it as `may(question)`."""
+    if not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    return any(user.has_role(role) for role in _HOLDERS[question])

@@ -75,7 +75,7 @@ class Settings:
     OUTBOX_INTERVAL_SECONDS: int = 30
     OUTBOX_BATCH_SIZE: int = 50
     OUTBOX_KICK: bool = True
-    # Workflow timings (workflow.md defaults)
+    # Workflow timings (docs/workflows.md, "Timings")
     DEADLINE_REMINDER_DAYS: tuple[int, ...] = (30, 14, 7, 1)
     OVERDUE_REMINDER_EVERY_DAYS: int = 7
     APPROVAL_REMINDER_WORKING_DAYS: int = 3

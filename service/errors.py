@@ -53,6 +53,25 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "Не можете да одобрите искане, което сте подали.",
         "You cannot approve a request you made yourself.",
     ),
+    "request_changed": (
+        409,
+        "Искането се промени, докато го разглеждахте: сега е на етап „{stage_bg}“, решили са: {deciders}. "
+        "Прегледайте го отново, преди да решите.",
+        "The request changed while you were looking at it: it is now at the stage '{stage_en}', decided by: "
+        "{deciders}. Look at it again before you decide.",
+    ),
+    "claim_changed": (
+        409,
+        "Обектът на искането е променен, след като то беше подадено: решението би било за нещо друго. "
+        "Искането трябва да бъде подадено отново.",
+        "The object changed after the request was made: the decision would be on something else. "
+        "The request has to be made again.",
+    ),
+    "decision_overtaken": (
+        409,
+        "Етапът, по който решавате, вече е решен.",
+        "The stage you are deciding on has already been decided.",
+    ),
     "request_closed": (409, "Искането вече е приключено ({status}).", "The request is already closed ({status})."),
     "open_request_exists": (
         409,
@@ -217,6 +236,7 @@ class GoalflowError(Exception):
         self.code = code
         self.fields = fields or {}
         self.params = params
+        self.current: dict | None = None  # the object as it is now, where a conflict shows it
 
     @property
     def status(self) -> int:

@@ -107,7 +107,8 @@ def register(app: Flask) -> None:
     def on_domain_error(exc: GoalflowError):
         db.session.rollback()
         if wants_problem():
-            response = problem(exc.status, exc.code, exc.message("en"), exc.message(_lang()), exc.fields)
+            extra = {"current": exc.current} if exc.current is not None else {}
+            response = problem(exc.status, exc.code, exc.message("en"), exc.message(_lang()), exc.fields, **extra)
             if exc.status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="goalflow"'  # RFC 6750: how to sign in
             return response

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
+from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.goals.models import Goal, Plan, PlanAmendment, ReportEntry
 from service.progress.models import Campaign, ProgressReport
@@ -24,6 +25,26 @@ class SubjectKind:
     # What a decision reads with the object: the rows that say whose it is, in the same query.
     # Everything else (a goal's indicators, activities) loads only if a guard or action asks.
     load_options: tuple = ()
+    # Whose units see the object (by default the units it belongs to).
+    seen_by_units: Callable[[Any], set[int]] | None = None
+    # Every transition is recorded as a request (even one that applies when asked), so that the
+    # object's history reads as requests and decisions; False: only staged transitions are.
+    requests: bool = True
+    # Locks what transitions of this kind must take one at a time (a campaign's reports).
+    serialize: Callable[[Any], None] | None = None
+    # The error for someone who holds a requester's role, but for another unit.
+    wrong_unit: Callable[[Any], GoalflowError] | None = None
+
+    def visible_units(self, subject) -> set[int]:
+        return (self.seen_by_units or self.unit_ids)(subject)
+
+
+def _lock_campaign(report: ProgressReport) -> None:
+    """One transition per campaign at a time, so that whoever accepts the last report closes it."""
+    db.session.execute(
+        select(Campaign).where(Campaign.id == report.campaign_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 KINDS: dict[str, SubjectKind] = {
@@ -50,6 +71,10 @@ KINDS: dict[str, SubjectKind] = {
         path=lambda r: f"/progress/{r.id}",
         describe=lambda r: {"number": r.goal.number, "title": r.goal.title},
         load_options=(joinedload(ProgressReport.campaign).joinedload(Campaign.plan),),
+        seen_by_units=lambda r: r.goal.unit_ids,
+        requests=False,
+        serialize=_lock_campaign,
+        wrong_unit=lambda r: GoalflowError("report_wrong_unit", unit=r.unit.code),
     ),
     "report_entry": SubjectKind(
         model=ReportEntry,
@@ -71,8 +96,6 @@ KINDS: dict[str, SubjectKind] = {
 
 
 def kind(subject_type: str) -> SubjectKind:
-    from service.errors import not_found
-
     try:
         return KINDS[subject_type]
     except KeyError:

@@ -19,8 +19,15 @@ from workflows import WorkflowError
 def transaction(*, keep: list | None = None) -> Iterator[None]:
     """`keep`: the objects the block puts in this list stay loaded after the commit, as the
     transaction wrote them, so that the answer built from them is not read again (a decision's
-    request); everything else the session holds is expired by the commit as usual."""
+    request); everything else the session holds is expired by the commit as usual.
+
+    A block inside another joins it: the outer block commits or rolls back the whole (a decision
+    whose last approval applies the transition is one transaction, not two)."""
     session = db.session()
+    if session.info.get(_DEPTH):
+        yield
+        return
+    session.info[_DEPTH] = True
     try:
         yield
         if keep is None:
@@ -45,6 +52,11 @@ def transaction(*, keep: list | None = None) -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+    finally:
+        session.info.pop(_DEPTH, None)
+
+
+_DEPTH = "uow_in_transaction"
 
 
 def _commit_keeping(session, keep: list) -> None:

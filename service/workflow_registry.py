@@ -10,23 +10,31 @@ from functools import cache
 
 from sqlalchemy import func, select
 
+from service.approvals.models import OPEN, TransitionRequest
 from service.common import parse_decimal
 from service.db import utcnow
 from service.extensions import db
-from workflows import Context, Registry, Workflow, load_all
+from service.goals.models import Goal
+from service.progress.models import ProgressValue
+from workflows import Context, Registry, Workflow, engine, load_all
 
-PLAN_IN_FORCE = ("approved", "reporting")
-REPORT_FINAL = ("report_approved", "archived")
+# A guard whose refusal has an error of its own (service/errors.py); the others refuse with
+# transition_not_allowed_now and their message.
+GUARD_ERRORS = {"campaign_open": "campaign_closed"}
+
+
+def _now(ctx: Context):
+    return ctx.extra.get("now") or utcnow()
 
 
 def plan_in_force(ctx: Context) -> str | None:
-    if ctx.subject.plan.state not in PLAN_IN_FORCE:
+    if ctx.subject.plan.state not in workflow_for("plan").group("in_force"):
         return "the plan is not approved or is no longer open for reporting"
     return None
 
 
 def report_not_approved(ctx: Context) -> str | None:
-    if ctx.subject.plan.state in REPORT_FINAL:
+    if ctx.subject.plan.state in workflow_for("plan").group("report_signed"):
         return "the year's report is already approved"
     return None
 
@@ -36,9 +44,6 @@ def plan_has_goals(ctx: Context) -> str | None:
 
 
 def no_open_goal_requests(ctx: Context) -> str | None:
-    from service.approvals.models import OPEN, TransitionRequest
-    from service.goals.models import Goal
-
     count = db.session.scalar(
         select(func.count())
         .select_from(TransitionRequest)
@@ -102,8 +107,6 @@ def record_achieved_values(ctx: Context) -> None:
 
 
 def record_progress(ctx: Context) -> None:
-    from service.progress.models import ProgressValue
-
     report = ctx.subject
     values = ctx.data.get("achieved", {})
     existing = {v.indicator_id: v for v in report.values}
@@ -118,15 +121,28 @@ def record_progress(ctx: Context) -> None:
     report.risk = ctx.data.get("risk", "on_track")
     report.submitted_by_id = ctx.actor.id if ctx.actor else None
     report.submitted_at = utcnow()
+    report.return_reason = ""
+
+
+def record_decision(ctx: Context) -> None:
+    """Who accepted or returned a report, and when; a return keeps its reason for the unit."""
+    report = ctx.subject
+    report.decided_by_id = ctx.actor.id if ctx.actor else None
+    report.decided_at = _now(ctx)
+
+
+def record_return(ctx: Context) -> None:
+    record_decision(ctx)
+    ctx.subject.return_reason = ctx.extra.get("reason", "")
 
 
 def stamp_plan_approval(ctx: Context) -> None:
-    ctx.subject.approved_at = utcnow()
+    ctx.subject.approved_at = _now(ctx)
     ctx.subject.approved_by_id = ctx.actor.id if ctx.actor else None
 
 
 def stamp_report_approval(ctx: Context) -> None:
-    ctx.subject.report_approved_at = utcnow()
+    ctx.subject.report_approved_at = _now(ctx)
     ctx.subject.report_approved_by_id = ctx.actor.id if ctx.actor else None
 
 
@@ -179,7 +195,7 @@ def update_report_entry(ctx: Context) -> None:
 
 
 def amended_plan_in_force(ctx: Context) -> str | None:
-    if ctx.subject.plan.state not in PLAN_IN_FORCE:
+    if ctx.subject.plan.state not in workflow_for("plan").group("in_force"):
         return "only an adopted plan, before its report is submitted, is amended"
     return None
 
@@ -208,6 +224,8 @@ REGISTRY = Registry(
     actions={
         "record_achieved_values": record_achieved_values,
         "record_progress": record_progress,
+        "record_decision": record_decision,
+        "record_return": record_return,
         "stamp_plan_approval": stamp_plan_approval,
         "stamp_report_approval": stamp_report_approval,
         "compile_report_entry": compile_report_entry,
@@ -219,9 +237,14 @@ REGISTRY = Registry(
 )
 
 
-@cache
 def workflows() -> dict[str, Workflow]:
-    return load_all(REGISTRY)
+    """The declared workflows, loaded once per definitions directory."""
+    return _loaded(str(engine.DEFINITIONS_DIR))
+
+
+@cache
+def _loaded(directory: str) -> dict[str, Workflow]:
+    return load_all(REGISTRY, directory)
 
 
 def workflow_for(subject_type: str) -> Workflow:

@@ -139,3 +139,36 @@ def world(ctx):
     from tests.helpers import build_world
 
     return build_world()
+
+
+# -- what was not run ---------------------------------------------------------------------------
+
+
+def skipped_suites(reports) -> dict[tuple[str, str], int]:
+    """(suite, reason) -> how many tests it skipped; a suite is the folder under tests/."""
+    found: dict[tuple[str, str], int] = {}
+    for report in reports:
+        path = report.nodeid.split("::", 1)[0]
+        parts = path.split("/")
+        suite = "/".join(parts[:2]) if len(parts) > 2 and parts[0] == "tests" else path
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        found[(suite, reason)] = found.get((suite, reason), 0) + 1
+    return found
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Name the suites that did not run, and why: a missing browser, PDF tool or service is a
+    local gap, not a pass (deploy/system-packages.sh installs the system packages)."""
+    found = skipped_suites(terminalreporter.stats.get("skipped", []))
+    if not found:
+        return
+    terminalreporter.section("suites skipped")
+    for (suite, reason), count in sorted(found.items()):
+        terminalreporter.write_line(f"{suite}: {count} skipped: {reason}")
+    if any(word in reason for _, reason in found for word in ("not installed", "missing", "does not answer")):
+        terminalreporter.write_line(
+            "Missing system packages: `bash deploy/system-packages.sh` (as root) installs them or names the "
+            "command; missing services: see README.md."
+        )

@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 from flask import Flask
 
-from service.cli import _fail
+from service.cli.common import fail as _fail
 from service.errors import GoalflowError
 
 

@@ -12,11 +12,13 @@ from workflows.engine import (
     Workflow,
     WorkflowDefinitionError,
     WorkflowError,
+    declared_states,
     load,
     load_all,
 )
 
 __all__ = [
     "Context", "GuardFailed", "MissingData", "Party", "Registry", "StageDef", "TransitionDef",
-    "UndeclaredTransition", "Workflow", "WorkflowDefinitionError", "WorkflowError", "load", "load_all",
+    "UndeclaredTransition", "Workflow", "WorkflowDefinitionError", "WorkflowError", "declared_states", "load",
+    "load_all",
 ]

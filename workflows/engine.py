@@ -107,6 +107,10 @@ class TransitionDef:
     fresh_login: bool
     requesters: tuple[Party, ...]
     stages: tuple[StageDef, ...]
+    # Once applied, the same person asks for `then` (a submission asks for its signature).
+    then: str | None = None
+    # A request for this transition that is rejected applies `rejected` (the signer returns it).
+    rejected: str | None = None
 
 
 class _Subject:
@@ -125,6 +129,8 @@ class Workflow:
         self.label: Mapping[str, str] = raw["label"]
         self.initial: str = raw["initial"]
         self.states: Mapping[str, Mapping[str, str]] = raw["states"]
+        # Named sets of states the product asks about ("active": reported on and reminded of).
+        self.groups: Mapping[str, tuple[str, ...]] = {k: tuple(v) for k, v in raw.get("groups", {}).items()}
         self.registry = registry
         self.transitions: dict[str, TransitionDef] = {
             name: _transition(name, t) for name, t in raw["transitions"].items()
@@ -149,16 +155,26 @@ class Workflow:
         """Transitions declared from `state`, in definition order (who may ask is the caller's rule)."""
         return [t for t in self.transitions.values() if state in t.sources]
 
+    def group(self, name: str) -> tuple[str, ...]:
+        """The states of a declared group, in definition order; KeyError if it is not declared."""
+        members = set(self.groups[name])
+        return tuple(state for state in self.states if state in members)
+
     def state_label(self, state: str, lang: str = "bg") -> str:
         return self.states.get(state, {}).get(lang, state)
 
-    def refusal(self, t: TransitionDef, ctx: Context) -> str | None:
-        """The first guard that refuses, as its message; None when all pass."""
+    def refusing_guard(self, t: TransitionDef, ctx: Context) -> tuple[str, str] | None:
+        """The first guard that refuses, as (its name, its message); None when all pass."""
         for name in t.guards:
             why = self.registry.guards[name](ctx)
             if why:
-                return why
+                return name, why
         return None
+
+    def refusal(self, t: TransitionDef, ctx: Context) -> str | None:
+        """The first guard that refuses, as its message; None when all pass."""
+        found = self.refusing_guard(t, ctx)
+        return found[1] if found else None
 
     def data_problems(self, t: TransitionDef, ctx: Context) -> dict[str, str]:
         problems: dict[str, str] = {}
@@ -239,6 +255,8 @@ def _transition(name: str, raw: Mapping[str, Any]) -> TransitionDef:
             )
             for s in raw.get("stages", ())
         ),
+        then=raw.get("then"),
+        rejected=raw.get("rejected"),
     )
 
 
@@ -280,9 +298,22 @@ def _validate(raw: Any, registry: Registry, source: str) -> None:
             for item in t.get(key, ()):
                 if item not in known:
                     fail(f"transitions/{name}/{key}", f"'{item}' is not in the registry ({', '.join(sorted(known))})")
+        follow = t.get("then")
+        if follow is not None and (follow not in raw["transitions"] or t["to"] not in raw["transitions"][follow]["from"]):
+            fail(f"transitions/{name}/then", f"'{follow}' is not a transition declared from '{t['to']}'")
+        rejected = t.get("rejected")
+        if rejected is not None:
+            if rejected not in raw["transitions"] or not set(t["from"]) <= set(raw["transitions"][rejected]["from"]):
+                fail(f"transitions/{name}/rejected", f"'{rejected}' is not a transition declared from {t['from']}")
+            if not t.get("stages"):
+                fail(f"transitions/{name}/rejected", "only a transition with stages can be rejected")
         stage_names = [s["name"] for s in t.get("stages", ())]
         if len(stage_names) != len(set(stage_names)):
             fail(f"transitions/{name}/stages", "stage names must be unique")
+    for group, members in raw.get("groups", {}).items():
+        for state in members:
+            if state not in states:
+                fail(f"groups/{group}", f"the state '{state}' is not declared in states")
     reachable = {raw["initial"]} | {t["to"] for t in raw["transitions"].values()}
     unreachable = states - reachable
     if unreachable:
@@ -300,9 +331,24 @@ def load(path: Path | str, registry: Registry) -> Workflow:
     return Workflow(raw, registry, source=path.name)
 
 
-def load_all(registry: Registry, directory: Path | str = DEFINITIONS_DIR) -> dict[str, Workflow]:
+def load_all(registry: Registry, directory: Path | str | None = None) -> dict[str, Workflow]:
     workflows = {}
-    for path in sorted(Path(directory).glob("*.yaml")):
+    for path in sorted(Path(directory or DEFINITIONS_DIR).glob("*.yaml")):
         wf = load(path, registry)
         workflows[wf.name] = wf
     return workflows
+
+
+def declared_states(subject: str, directory: Path | str | None = None) -> dict[str, dict[str, str]]:
+    """The states of the workflow of `subject` with their labels, in definition order, read from
+    the definitions themselves (for code that must not load the service: the documents)."""
+    return _declared_states(str(directory or DEFINITIONS_DIR), subject)
+
+
+@cache
+def _declared_states(directory: str, subject: str) -> dict[str, dict[str, str]]:
+    for path in sorted(Path(directory).glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(raw, dict) and raw.get("subject") == subject:
+            return {state: dict(label) for state, label in raw["states"].items()}
+    raise KeyError(subject)

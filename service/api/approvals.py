@@ -16,6 +16,10 @@ from service.api.common import (
 )
 from service.approvals import service as approvals
 from service.approvals.models import OPEN, TransitionRequest
+from service.auth.limits import login_limits
+from service.auth.login import is_fresh
+from service.errors import GoalflowError
+from service.org import service as org
 
 bp = Blueprint("approvals", __name__, url_prefix="/api/v1", description="Transition requests and decisions")
 
@@ -58,21 +62,32 @@ def get_request(request_id: int):
 
 
 def _decide(verdict: str, body: dict, request_id: int):
+    """If-Match names the request's version I was shown: one that changed since answers 409 with
+    the request as it is now, as does a decision that lost a race or whose stage moved on."""
+    me = actor()
+    fresh = is_fresh()
+    if body.get("password"):
+        fresh = org.authenticate(me.email, body["password"]) is not None
+        if not fresh:
+            raise GoalflowError("invalid_credentials")
     req = approvals.decide(
-        actor=actor(), request_id=request_id, verdict=verdict, comment=body.get("comment", ""),
-        expected_version=expected_version(required=False),
+        actor=me, request_id=request_id, verdict=verdict, comment=body.get("comment", ""),
+        expected_version=expected_version(required=False), fresh_login=fresh,
     )
     return with_etag(request_body(req), req.version)
 
 
 @bp.post(f"/approvals/<{ID}:request_id>/approve")
+@login_limits
 @bp.arguments(s.ApproveSchema, required=False)
 @bp.response(200, s.RequestSchema, headers=ETAG_HEADER_DOC)
 @bp.doc(parameters=[IF_MATCH_DOC])
 def approve(body: dict, request_id: int):
     """Approve: my approval (or my principal's, as their substitute) counts for the current stage.
 
-    With `If-Match`, a request changed since I read it answers 412 instead.
+    With `If-Match`, a request changed since I read it answers 409 with its current state instead.
+    An approval that signs a sign-off (the plan's adoption, the year's report) needs a fresh
+    sign-in, or my `password` in the body.
     """
     return _decide("approve", body or {}, request_id)
 

@@ -491,6 +491,10 @@ class ApprovalArgs(PageArgs):
 
 class ApproveSchema(Strict):
     comment = text(5000)
+    password = fields.String(
+        load_only=True, validate=[validate.Length(max=1000), validate.Regexp(NO_NUL)],
+        metadata={"description": "The signer's password, when this approval signs a sign-off off (made with a token)"},
+    )
 
 
 class RejectSchema(Strict):

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import UTCDateTime, utcnow
@@ -44,13 +56,21 @@ class TransitionRequest(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=OPEN)  # open, approved, rejected, withdrawn
     current_stage: Mapped[int] = mapped_column(Integer, default=0)
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Asked as this absent person's substitute; they, like the requester, never decide it.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The object's version the claim was made on: the claim is what the approvers decide.
+    subject_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     close_reason: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set by every decision, so that each one is a new version of the request (what a decider
+    # was shown is that version).
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
     stages: Mapped[list[RequestStage]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestStage.position", lazy="selectin"
@@ -131,3 +151,22 @@ class Decision(db.Model):
     slot: Mapped[StageSlot] = relationship()
     decided_by: Mapped[User] = relationship(foreign_keys=[decided_by_id])
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
+
+
+# What a request claims is fixed once asked: a different claim is a new request.
+CLAIM = (
+    "administration_id", "workflow", "subject_type", "subject_id", "subject_version", "transition", "from_state",
+    "to_state", "reason", "data", "requested_by_id", "on_behalf_of_id", "created_at",
+)
+
+
+class ClaimChanged(Exception):
+    """Code tried to change what a request claims."""
+
+
+@event.listens_for(TransitionRequest, "before_update")
+def _claim_is_immutable(mapper, connection, target: TransitionRequest) -> None:
+    state = inspect(target)
+    changed = [name for name in CLAIM if state.attrs[name].history.has_changes()]
+    if changed:
+        raise ClaimChanged(f"a request's claim is immutable once asked ({', '.join(changed)}); ask a new request")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, g, request, session
+from flask import current_app, g, session
 from flask_login import current_user, logout_user
 
 from service.auth.service import user_for_token
@@ -54,10 +54,6 @@ def is_fresh() -> bool:
         return False
     at = datetime.fromisoformat(session[LOGIN_AT])
     return utcnow() - at <= timedelta(minutes=settings().FRESH_LOGIN_MINUTES)
-
-
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
 
 
 def sign_out() -> None:

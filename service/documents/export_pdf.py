@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from html import escape
@@ -72,7 +72,7 @@ def export_pdf(document: PlanDocument, *, lang: Lang = "bg", extra_columns: Coll
     if _may_not_fork():
         return _layout(*args)
     with ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_leave_connections
+        max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_in_child
     ) as child:
         return child.submit(_layout, *args).result()
 
@@ -88,15 +88,15 @@ def _may_not_fork() -> bool:
     return bool(current_process().daemon)
 
 
-def _leave_connections() -> None:
-    """The child never uses the database connections it inherits, and must not close them."""
-    try:
-        from service.extensions import db
+# What the layout's child process runs first. The document layer knows nothing of the
+# process that forked it: the service adds what its inherited resources need (the child must
+# leave the parent's database connections alone).
+CHILD_SETUP: list[Callable[[], None]] = []
 
-        for engine in db.engines.values():
-            engine.dispose(close=False)
-    except RuntimeError:  # no application context: no engine was opened
-        pass
+
+def _in_child() -> None:
+    for setup in CHILD_SETUP:
+        setup()
 
 
 def _layout(html: str, pdf_variant: str | None = None) -> bytes:

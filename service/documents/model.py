@@ -8,26 +8,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Final, Literal
 
+from workflows import declared_states
+
 Kind = Literal["plan", "report"]
 Lang = Literal["bg", "en"]
 
-STATES: Final[tuple[str, ...]] = ("planned", "in_progress", "done", "not_done", "dropped")
+# A goal's states and their labels are the goal workflow's (workflows/goal.yaml), read from the
+# definition itself: these are the ones declared when the module loaded (the importers'
+# vocabulary); `goal_states()` and `state_label()` read the definitions in use.
+def goal_states() -> dict[str, dict[str, str]]:
+    """state -> its labels, in definition order."""
+    return declared_states("goal")
 
+
+STATES: Final[tuple[str, ...]] = tuple(goal_states())
 STATE_LABELS: Final[dict[str, dict[str, str]]] = {
-    "bg": {
-        "planned": "Планирана",
-        "in_progress": "В процес на изпълнение",
-        "done": "Изпълнена",
-        "not_done": "Неизпълнена",
-        "dropped": "Отпаднала",
-    },
-    "en": {
-        "planned": "Planned",
-        "in_progress": "In progress",
-        "done": "Done",
-        "not_done": "Not done",
-        "dropped": "Dropped",
-    },
+    lang: {state: labels[lang] for state, labels in goal_states().items()} for lang in ("bg", "en")
 }
 
 # Wordings seen in documents (normalised: lower case, single spaces, no trailing punctuation).
@@ -65,7 +61,7 @@ def status_to_state(wording: str) -> str | None:
 
 
 def state_label(state: str | None, lang: Lang = "bg") -> str:
-    return STATE_LABELS[lang].get(state or "", "")
+    return goal_states().get(state or "", {}).get(lang, "")
 
 
 @dataclass

@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from service.text import printable
 
 from .export_xlsx import DataStyles, style_data_row, write_header_cell
-from .model import STATES, Lang, state_label
+from .model import Lang, goal_states, state_label
 from .values import unit_label
 
 _ROMAN: Final = ("I", "II", "III", "IV")
@@ -129,6 +129,6 @@ def _totals(summary: QuarterSummary, lang: Lang) -> list[tuple[str, int]]:
     states = Counter(row.state for row in summary.rows)
     return [
         (words["goals"], len(summary.rows)),
-        *((state_label(state, lang), states[state]) for state in STATES if states[state]),
+        *((state_label(state, lang), states[state]) for state in goal_states() if states.get(state)),
         (words["missing_total"], sum(row.report_missing for row in summary.rows)),
     ]

@@ -26,7 +26,7 @@ from service.goals import service as goals
 from service.goals.models import Activity, Goal, Indicator, Plan, PlanAmendment, PlanVersion, keep_unit_order
 from service.org.models import Role, Unit, User
 from service.uow import transaction
-from service.workflow_registry import PLAN_IN_FORCE, workflow_for
+from service.workflow_registry import workflow_for
 
 SUBJECT: Final = "plan_amendment"
 _TEXT_LIMIT: Final = 5_000
@@ -99,7 +99,7 @@ def _record_version(plan: Plan, number: int, *, at: datetime | None, by: int | N
 
 def may_propose(actor: User, plan: Plan) -> bool:
     return (
-        actor.active and actor.administration_id == plan.administration_id and plan.state in PLAN_IN_FORCE
+        actor.active and actor.administration_id == plan.administration_id and plan.state in workflow_for("plan").group("in_force")
         and (actor.has_role(Role.CHIEF_SECRETARY) or bool(actor.unit_ids(Role.HEAD, Role.EXPERT)))
     )
 
@@ -112,7 +112,7 @@ def propose(*, actor: User, plan_id: int, changes: list[dict], reason: str, now:
     reason = (reason or "").strip()
     with transaction():
         plan = goals.get_plan(actor, plan_id)
-        if plan.state not in PLAN_IN_FORCE:
+        if plan.state not in workflow_for("plan").group("in_force"):
             raise GoalflowError("plan_not_amendable")
         if not reason:
             raise GoalflowError("reason_required", fields={"reason": "say why the plan is amended"})

@@ -34,11 +34,11 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any, Final
 
 from sqlalchemy import select
 
+from service import authz
 from service.audit import service as audit
 from service.common import local_today, settings
 from service.db import utcnow
@@ -71,6 +71,7 @@ from service.documents.columns import (
     TITLE,
 )
 from service.documents.errors import bilingual
+from service.documents.export_pdf import CHILD_SETUP as PDF_CHILD_SETUP
 from service.documents.model import Kind, Lang
 from service.documents.rendering import columns_for, goal_values
 from service.documents.safety import check_bytes, check_zip
@@ -80,13 +81,26 @@ from service.extensions import db
 from service.goals import amendments
 from service.goals import service as goals
 from service.goals.models import Activity, Goal, Indicator, Plan, keep_unit_order
-from service.org.models import Administration, Role, Unit, User
+from service.org.models import Administration, Unit, User
 from service.text import control_fields, printable
 from service.uow import transaction
 from service.workflow_registry import workflow_for
 
 KINDS: Final = ("plan", "report")
 LANGS: Final = ("bg", "en")
+
+
+def _leave_connections() -> None:
+    """The PDF layout's child process never uses the database connections it inherits, and
+    must not close them."""
+    try:
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+    except RuntimeError:  # no application context: no engine was opened
+        pass
+
+
+PDF_CHILD_SETUP.append(_leave_connections)
 FORMATS: Final[dict[str, tuple[Callable[..., bytes], str]]] = {
     "docx": (export_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
     "xlsx": (export_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -115,17 +129,9 @@ SIGNED_COLUMNS: Final[dict[str, tuple[str, str]]] = {
 # -- export -----------------------------------------------------------------------------------
 
 
-@cache
 def report_states() -> frozenset[str]:
-    """The plan's states from reporting on (read from the definition): its document is the report."""
-    wf = workflow_for("plan")
-    found, frontier = {goals.REPORT_PLAN_STATE}, [goals.REPORT_PLAN_STATE]
-    while frontier:
-        for t in wf.available(frontier.pop()):
-            if t.dest not in found:
-                found.add(t.dest)
-                frontier.append(t.dest)
-    return frozenset(found)
+    """The plan's states in which its document is the report (the definition's `report` group)."""
+    return frozenset(workflow_for("plan").group("report"))
 
 
 def default_kind(plan: Plan) -> Kind:
@@ -287,11 +293,7 @@ def import_upload(
 
 def may_import(actor: User, administration_id: int) -> bool:
     """The chief secretary or an administrator of that administration."""
-    return (
-        actor.active
-        and actor.administration_id == administration_id
-        and (actor.has_role(Role.CHIEF_SECRETARY) or actor.has_role(Role.ADMIN))
-    )
+    return actor.administration_id == administration_id and authz.may(actor, "prepare_plans")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from service.db import utcnow
 from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.goals.models import Activity, Goal, Indicator, Plan, goal_units, keep_unit_order
-from service.org.models import Administration, Role, Unit, User
+from service.org.models import Administration, Unit, User
 from service.text import refuse_control
 from service.uow import transaction
 from service.workflow_registry import workflow_for
@@ -70,7 +70,7 @@ def plan_for_year(administration: Administration, year: int) -> Plan | None:
 
 
 def create_plan(*, administration: Administration, year: int, actor: User, currency: str | None = None) -> Plan:
-    if not actor.has_role(Role.CHIEF_SECRETARY) and not actor.has_role(Role.ADMIN):
+    if not authz.may(actor, "prepare_plans"):
         raise GoalflowError("forbidden")
     if not 2000 <= year <= 2100:
         raise GoalflowError("invalid_input", fields={"year": "between 2000 and 2100"})
@@ -107,11 +107,6 @@ def save_plan_document(
     from service.goals.documents import import_document
 
     return import_document(document, administration=administration, actor=actor, dry_run=dry_run, now=now)
-
-
-def preview_plan_document(document, *, administration: Administration, actor: User | None = None):
-    """The dry run: everything the import would say, nothing written."""
-    return save_plan_document(document, administration=administration, actor=actor, dry_run=True)
 
 
 # -- drafting goals (while the plan is a draft) --------------------------------------------------

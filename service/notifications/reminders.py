@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, Integer, and_, cast, func, literal, or_, select
 
 from service import subjects
+from service.approvals.chain import excluded_ids, slot_holders
 from service.approvals.models import OPEN, RequestStage, TransitionRequest
-from service.approvals.service import slot_holders
 from service.common import local_today, settings
 from service.db import utcnow
 from service.extensions import db
@@ -34,11 +34,10 @@ from service.notifications.recipients import (
 from service.notifications.workdays import working_days_after
 from service.org.models import Role, User
 from service.uow import transaction
-from service.workflow_registry import PLAN_IN_FORCE, workflow_for
+from service.workflow_registry import workflow_for
 
 CATCH_UP_DAYS = 2
 QUEUE_CHUNK = 500
-ACTIVE_GOAL_STATES = ("planned", "in_progress")
 
 
 @dataclass
@@ -125,7 +124,8 @@ def _overdue_condition(column, today: date):
 
 
 def _plan_years() -> list[int]:
-    return list(db.session.scalars(select(Plan.year).where(Plan.state.in_(PLAN_IN_FORCE)).distinct()))
+    in_force = workflow_for("plan").group("in_force")
+    return list(db.session.scalars(select(Plan.year).where(Plan.state.in_(in_force)).distinct()))
 
 
 def _deadline_reminders(today: date) -> int:
@@ -134,7 +134,9 @@ def _deadline_reminders(today: date) -> int:
     # A goal without its own deadline is due at the end of its plan's year.
     soon_years = [y for y in years if date(y, 12, 31) in windows]
     overdue_years = [y for y in years if overdue_step(date(y, 12, 31), today) is not None]
-    in_force = and_(Plan.state.in_(PLAN_IN_FORCE), Goal.state.in_(ACTIVE_GOAL_STATES))
+    in_force = and_(
+        Plan.state.in_(workflow_for("plan").group("in_force")), Goal.state.in_(workflow_for("goal").group("active"))
+    )
     goals = db.session.scalars(
         select(Goal).join(Plan).where(
             in_force,
@@ -254,7 +256,7 @@ def _waiting_holders(request: TransitionRequest, stage: RequestStage) -> list[Us
         if slot.status != "pending":
             continue
         for holder in slot_holders(slot, request.administration_id):
-            if holder.id != request.requested_by_id or stage.allow_requester:
+            if holder.id not in excluded_ids(request):  # separation of duties (service/transition.py)
                 people[holder.id] = holder
     return list(people.values())
 
@@ -263,6 +265,8 @@ def _remind_approvers(request: TransitionRequest, stage: RequestStage, subject, 
     path = subjects.kind(request.subject_type).path(subject)
     queued = 0
     for recipient, on_behalf in with_substitutes(_waiting_holders(request, stage), today):
+        if recipient.id in excluded_ids(request):
+            continue
         queued += _queue(
             kind="approval_reminder", recipient=recipient, subject_type="transition_request", subject_id=request.id,
             params=_approval_params(request, stage, subject, waited, recipient), path=path,

@@ -499,14 +499,6 @@ def read_message(message_id: int, *, actor: User | None = None) -> MessageView:
     )
 
 
-def read_attachment(message_id: int, attachment_id: int, *, actor: User | None = None) -> Attachment:
-    _message(message_id, actor)
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.notification_id != message_id:
-        raise not_found()
-    return attachment
-
-
 def retry_failed(*, ids: list[int] | None = None, actor: User | None = None) -> int:
     """Give failed messages (all `actor` may see, or these of them) a fresh set of attempts. Returns how many."""
     statement = _visible(

@@ -17,7 +17,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import authz, subjects
+from service import authz
+from service import transition as one_path
 from service.audit import service as audit
 from service.common import local_today, settings
 from service.db import utcnow
@@ -30,21 +31,17 @@ from service.notifications.recipients import role_holders, unit_people, with_sub
 from service.notifications.workdays import add_working_days, working_days_after
 from service.org.models import Role, Unit, User
 from service.progress.models import Campaign, ProgressReport
-from service.text import refuse_control
 from service.uow import transaction
-from service.workflow_registry import PLAN_IN_FORCE, workflow_for
-from workflows import Context
+from service.workflow_registry import workflow_for
 
 SUBJECT = "progress_report"
 OPEN, CLOSED = "open", "closed"
-ACTIVE_GOAL_STATES = ("planned", "in_progress")
 RISKS = ("on_track", "at_risk", "off_track")
 RISK_LABELS = {
     "bg": {"on_track": "по план", "at_risk": "в риск", "off_track": "изостава"},
     "en": {"on_track": "on track", "at_risk": "at risk", "off_track": "off track"},
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CAMPAIGN_OPENERS = (Role.CHIEF_SECRETARY,)
 SUMMARY_READERS = (Role.GOVERNOR, Role.CHIEF_SECRETARY)
 
 
@@ -172,86 +169,28 @@ def campaign_board(*, actor: User, campaign_id: int, now: datetime | None = None
 
 def allowed_actions(actor: User, report: ProgressReport, *, now: datetime | None = None) -> list[str]:
     """The transitions this person may take on the report now (for offering them)."""
-    if report.campaign.status != OPEN:
-        return []
-    wf = workflow_for(SUBJECT)
-    today = local_today(now)
-    return [
-        t.name for t in wf.available(report.state)
-        if _acting_for(actor, t, report, today) is not False and wf.refusal(t, Context(subject=report, actor=actor)) is None
-    ]
+    return [t.name for t in one_path.offers(actor, SUBJECT, report, now=now)]
 
 
 # -- acting on a report ------------------------------------------------------------------------
-
-
-def _acting_for(actor: User, t, report: ProgressReport, today: date) -> User | None | bool:
-    """None when `actor` may act in their own right, the absent person when as a substitute,
-    False when not at all."""
-    units, admin_id = {report.unit_id}, _admin_id(report)
-    if authz.can_request(actor, t, units, admin_id):
-        return None
-    for absent in authz.absent_principals(actor, today):
-        if authz.can_request(absent, t, units, admin_id):
-            return absent
-    return False
 
 
 def _act(
     *, actor: User, report_id: int, transition: str, data: dict, reason: str,
     expected_version: int | None, now: datetime | None,
 ) -> ProgressReport:
+    """The one path moves the report; then the unit is told, and the last accepted report closes
+    the campaign (whose row the path locked), in the same transaction."""
     now = now or utcnow()
-    today = local_today(now)
-    wf = workflow_for(SUBJECT)
-    refuse_control({"reason": reason, **data})
     with transaction():
-        report = subjects.load(SUBJECT, report_id, lock=True)
-        if report is None or not _sees_goal(actor, report.goal, today):
-            raise not_found()
-        t = wf.transition(transition)
-        # One action per campaign at a time, so that whoever accepts the last report closes it.
-        campaign = db.session.execute(
-            select(Campaign).where(Campaign.id == report.campaign_id).with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one()
-        if campaign.status != OPEN:
-            raise GoalflowError("campaign_closed")
-        on_behalf = _acting_for(actor, t, report, today)
-        if on_behalf is False:
-            if any(actor.has_role(Role(party.role)) for party in t.requesters):  # theirs to do, in another unit
-                raise GoalflowError("report_wrong_unit", unit=report.unit.code)
-            raise GoalflowError("not_a_requester", transition=transition)
-        if report.state not in t.sources:
-            raise GoalflowError("transition_not_declared", transition=transition, state=report.state)
-        if expected_version is not None and expected_version != report.version:
-            raise GoalflowError("stale_version", expected=expected_version, actual=report.version)
-        if t.reason_required and not reason:
-            raise GoalflowError("reason_required", fields={"reason": "required"})
-        before = subjects.snapshot(report)
-        wf.fire(transition, Context(subject=report, data=data, actor=actor))
-        if transition == "submit":
-            report.return_reason = ""
-        else:
-            report.decided_by_id, report.decided_at = actor.id, now
-            if t.reason_required:
-                report.return_reason = reason
-        db.session.flush()  # bumps the version
-        audit.record(
-            chain_id=_admin_id(report),
-            action="state_changed",
-            subject_type=SUBJECT,
-            subject_id=report.id,
-            actor_id=actor.id,
-            on_behalf_of_id=on_behalf.id if on_behalf else None,
-            before=before,
-            after={**subjects.snapshot(report), "transition": transition, "data": data},
-            reason=reason,
-            at=now,
+        outcome = one_path.apply(
+            actor=actor, subject_type=SUBJECT, subject_id=report_id, transition=transition, data=data,
+            reason=reason, expected_version=expected_version, now=now,
         )
-        _notify_transition(report, transition, actor, reason, today)
-        if _all_accepted(campaign):
-            _close(campaign, actor=actor, now=now)
+        report = outcome.subject
+        _notify_transition(report, transition, actor, reason, local_today(now))
+        if _all_accepted(report.campaign):
+            _close(report.campaign, actor=actor, now=now)
     return report
 
 
@@ -289,9 +228,12 @@ def _report_params(report: ProgressReport) -> dict:
 
 
 def _notify_transition(report: ProgressReport, transition: str, actor: User, reason: str, today: date) -> None:
-    if transition == "submit":
+    """Who is told depends on where the report now is: in review, its head; back to be
+    reported, its experts and whoever submitted it."""
+    wf = workflow_for(SUBJECT)
+    if report.state in wf.group("in_review"):
         kind, people, extra = "report_submitted", unit_people([report.unit_id], [Role.HEAD]), {"submitter": actor.name}
-    elif transition == "return":
+    elif report.state == wf.initial:
         people = unit_people([report.unit_id], [Role.EXPERT])
         if report.submitted_by is not None and report.submitted_by not in people:
             people.append(report.submitted_by)
@@ -335,9 +277,9 @@ def open_campaign(
         ).scalar_one_or_none()
         if plan is None or (actor is not None and actor.administration_id != plan.administration_id):
             raise not_found()
-        if actor is not None and not any(actor.has_role(r) for r in CAMPAIGN_OPENERS):
+        if actor is not None and not authz.may(actor, "run_campaigns"):
             raise forbidden()
-        if plan.state not in PLAN_IN_FORCE:
+        if plan.state not in workflow_for("plan").group("in_force"):
             raise GoalflowError("plan_not_in_force")
         if today < quarter_start(plan.year, quarter):
             raise GoalflowError("quarter_not_started")
@@ -348,8 +290,9 @@ def open_campaign(
             due_on=campaign_due_on(plan.year, quarter),
         )
         initial = workflow_for(SUBJECT).initial
+        active = workflow_for("goal").group("active")
         for goal in plan.goals:
-            if goal.state in ACTIVE_GOAL_STATES:
+            if goal.state in active:
                 campaign.reports.extend(ProgressReport(goal=goal, unit=unit, state=initial) for unit in goal.units)
         db.session.add(campaign)
         db.session.flush()
@@ -392,7 +335,8 @@ def open_due_campaigns(*, now: datetime | None = None) -> list[Campaign]:
     now = now or utcnow()
     today = local_today(now)
     opened = []
-    plans = db.session.execute(select(Plan.id, Plan.year).where(Plan.state.in_(PLAN_IN_FORCE))).all()
+    in_force = workflow_for("plan").group("in_force")
+    plans = db.session.execute(select(Plan.id, Plan.year).where(Plan.state.in_(in_force))).all()
     for plan_id, year in plans:
         quarter = last_ended_quarter(year, today)
         if quarter is None:
@@ -409,7 +353,8 @@ def open_due_campaigns(*, now: datetime | None = None) -> list[Campaign]:
 
 
 def _all_accepted(campaign: Campaign) -> bool:
-    return all(r.state == "accepted" for r in campaign.reports)
+    accepted = workflow_for(SUBJECT).group("accepted")
+    return all(r.state in accepted for r in campaign.reports)
 
 
 def close_campaign(*, campaign_id: int, actor: User | None = None, now: datetime | None = None) -> Campaign:
@@ -422,7 +367,7 @@ def close_campaign(*, campaign_id: int, actor: User | None = None, now: datetime
         ).scalar_one_or_none()
         if campaign is None or (actor is not None and actor.administration_id != campaign.plan.administration_id):
             raise not_found()
-        if actor is not None and not any(actor.has_role(r) for r in CAMPAIGN_OPENERS):
+        if actor is not None and not authz.may(actor, "run_campaigns"):
             raise forbidden()
         if campaign.status != OPEN:
             raise GoalflowError("campaign_closed")
@@ -469,7 +414,8 @@ def _worst_risk(reports: list[ProgressReport]) -> str | None:
 
 def _indicator_words(goal: Goal, reports: list[ProgressReport]) -> str:
     """Each indicator as "name: achieved / target", preferring accepted reports' values."""
-    ranked = sorted((r for r in reports if r.submitted_at), key=lambda r: (r.state == "accepted", r.submitted_at))
+    accepted = workflow_for(SUBJECT).group("accepted")
+    ranked = sorted((r for r in reports if r.submitted_at), key=lambda r: (r.state in accepted, r.submitted_at))
     achieved = {}
     for report in ranked:  # later and accepted reports win
         achieved.update({v.indicator_id: v.achieved_text for v in report.values if v.achieved_text})
@@ -642,7 +588,7 @@ def _send_summary(campaign: Campaign, today: date) -> None:
             kind="quarter_summary", recipient=recipient, subject_type="campaign", subject_id=campaign.id,
             params={
                 "quarter": campaign.quarter, "year": campaign.plan.year, "goals": len(campaign.plan.goals),
-                "reports": len(reports), "accepted": sum(r.state == "accepted" for r in reports),
+                "reports": len(reports), "accepted": sum(r.state in workflow_for(SUBJECT).group("accepted") for r in reports),
                 "at_risk": sum(r.risk in ("at_risk", "off_track") and r.submitted_at is not None for r in reports),
                 "missing": "\n".join(file.missing), "filename": file.filename,
             },
@@ -679,7 +625,7 @@ def send_campaign_reminders(*, now: datetime | None = None) -> int:
         if stage is None:
             continue
         missing = [r for r in campaign.reports if r.state == initial]
-        waiting = [r for r in campaign.reports if r.state == "submitted"]
+        waiting = [r for r in campaign.reports if r.state in workflow_for(SUBJECT).group("in_review")]
         with transaction():
             queued += _notify_units(
                 campaign, missing, kind="campaign_reminder", moment=stage[1], today=today, stage=stage[0]
@@ -696,7 +642,7 @@ def send_campaign_reminders(*, now: datetime | None = None) -> int:
 def _escalate_campaign(campaign: Campaign, missing: list[ProgressReport], today: date) -> int:
     lines = "\n".join(f"{r.goal.number}. {r.goal.title} ({r.unit.code})" for r in missing)
     queued = 0
-    for recipient, on_behalf in with_substitutes(role_holders(campaign.plan.administration_id, CAMPAIGN_OPENERS), today):
+    for recipient, on_behalf in with_substitutes(role_holders(campaign.plan.administration_id, authz.CAMPAIGN_RUNNERS), today):
         queued += outbox.enqueue(
             kind="campaign_escalated", recipient=recipient, subject_type="campaign", subject_id=campaign.id,
             params={"quarter": campaign.quarter, "year": campaign.plan.year, "due": campaign.due_on, "goals": lines},

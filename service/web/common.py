@@ -13,14 +13,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from service.approvals.models import TransitionRequest
 from service.common import local_today
 from service.errors import GoalflowError
 from service.org.models import Role, User
 from service.text import CONTROL_PROBLEM
+from service.workflow_registry import workflow_for
 from workflows import Workflow
 
 # Roles that see the year at a glance on their home page.
-OVERVIEW_ROLES = frozenset({Role.GOVERNOR, Role.DEPUTY_GOVERNOR, Role.CHIEF_SECRETARY, Role.OBSERVER})
 
 
 def lang() -> str:
@@ -165,16 +166,18 @@ def open_states(wf: Workflow) -> frozenset[str]:
     )
 
 
-def states_from(wf: Workflow, state: str) -> list[str]:
-    """`state` and every state at least as far along as it, in the definition's order."""
-    depth = _depths(wf)
-    floor = depth.get(state, 0)
-    return [s for s in wf.states if depth.get(s, -1) >= floor]
-
-
 def goal_deadline(goal) -> date:
     return goal.deadline or date(goal.plan.year, 12, 31)
 
 
 def today() -> date:
     return local_today()
+
+
+def request_view(req: TransitionRequest | None, subject_type: str) -> dict | None:
+    """An open request with its stages labelled as the definition names them."""
+    if req is None:
+        return None
+    t = workflow_for(subject_type).transition(req.transition)
+    labels = {s.name: s.label.get(lang(), s.name) for s in t.stages}
+    return {"request": req, "transition": t, "stage_labels": labels}

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy.orm import lazyload
 
-from service import subjects
+from service import authz, subjects
 from service.extensions import db
 from service.web.common import lang
 from service.web.views import bp
@@ -158,4 +159,5 @@ def _globals(state) -> None:
         subject_path=subject_path,
         http_title=http_title,
         generic_description=generic_description,
+        may=lambda question: authz.may(current_user, question),  # who may do what: service/authz.py
     )

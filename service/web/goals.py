@@ -21,22 +21,15 @@ from service.web.common import (
     goal_deadline,
     lang,
     open_states,
+    request_view,
     today,
 )
 from service.web.diagram import diagram_svg
 from service.web.events import timeline
 from service.web.home import indicator_percent
+from service.web.plans import plan_context
 from service.web.views import bp, safe_next
 from service.workflow_registry import workflow_for
-
-
-def request_view(req: TransitionRequest | None, subject_type: str) -> dict | None:
-    """An open request with its stages labelled as the definition names them."""
-    if req is None:
-        return None
-    t = workflow_for(subject_type).transition(req.transition)
-    labels = {s.name: s.label.get(lang(), s.name) for s in t.stages}
-    return {"request": req, "transition": t, "stage_labels": labels}
 
 
 def goal_context(goal_id: int, **extra) -> dict:
@@ -85,8 +78,6 @@ def _refused(exc: GoalflowError, subject_type: str, subject_id: int, error_for: 
         from service.web.amendments import amendment_context
 
         return render_template("amendments/page.html", **amendment_context(subject_id, **extra)), exc.status
-    from service.web.plans import plan_context
-
     return render_template("plan.html", **plan_context(subject_id, **extra)), exc.status
 
 
@@ -133,10 +124,16 @@ def act_on_request(request_id: int, action: str):
         else:
             approvals.decide(
                 actor=current_user, request_id=request_id, verdict=action, comment=comment,
-                expected_version=form_int("version"),
+                expected_version=form_int("version"), fresh_login=is_fresh(),
             )
             flash(_("Your approval was recorded.") if action == "approve" else _("The request was rejected."), "success")
     except GoalflowError as exc:
+        if exc.code == "fresh_login_required":
+            # A signature needs the password again; they come back to the object's page to sign.
+            db.session.rollback()
+            flash(_("Enter your password again to sign."), "info")
+            subject = subjects.load(subject_type, subject_id)
+            return redirect(url_for("web.reauth", next=subjects.kind(subject_type).path(subject)))
         return _refused(exc, subject_type, subject_id, "decision")
     subject = subjects.load(subject_type, subject_id)
     return redirect(safe_next(subjects.kind(subject_type).path(subject)))

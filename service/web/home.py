@@ -19,14 +19,14 @@ from jinja2.filters import do_truncate
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, load_only
 
-from service import subjects
+from service import authz, subjects
 from service.approvals import service as approvals
 from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Goal, Indicator, Plan
 from service.org.models import Unit
 from service.web import progress as progress_pages
-from service.web.common import OVERVIEW_ROLES, goal_deadline, has_any_role, int_arg, lang, open_states, today
+from service.web.common import goal_deadline, int_arg, lang, open_states, today
 from service.web.filters import day
 from service.web.views import bp
 from service.workflow_registry import workflow_for
@@ -222,7 +222,7 @@ def home():
         "overdue_count": len(overdue),
         "missing_reports": progress_pages.missing_for(current_user, plan) if plan else [],
         "overview": (
-            overview(goal_list, urls, state_labels) if plan and has_any_role(current_user, OVERVIEW_ROLES) else None
+            overview(goal_list, urls, state_labels) if plan and authz.may(current_user, "read_year_overview") else None
         ),
         "wf": wf,
         "plan_wf": workflow_for("plan"),

@@ -10,9 +10,10 @@ from flask_login import current_user, login_required
 from service import subjects
 from service.approvals import service as approvals
 from service.approvals.models import TransitionRequest
+from service.auth.login import is_fresh
 from service.errors import GoalflowError
 from service.extensions import db
-from service.web.common import lang
+from service.web.common import field_errors, field_message, lang
 from service.web.views import bp
 from service.workflow_registry import workflow_for
 
@@ -68,24 +69,14 @@ def inbox():
 @bp.post("/approvals")
 @login_required
 def inbox_decide():
-    """Each chosen request is decided on its own, in its own transaction; each outcome is reported."""
+    """Each chosen request is decided on its own, in its own transaction, on the version shown
+    for it; each outcome is reported. What the decision itself needs (a verdict, a reason to
+    reject) is the service's to check: its field errors come back to the form."""
     verdict = request.form.get("verdict", "")
     comment = request.form.get("comment", "")
     chosen = [int(v) for v in request.form.getlist("request") if v.isdigit()]
-    errors = {}
-    if verdict not in ("approve", "reject"):
-        errors["verdict"] = "required"
     if not chosen:
-        errors["request"] = "required"
-    if verdict == "reject" and not comment.strip():
-        errors["comment"] = "a rejection needs a reason"
-    if errors:
-        from service.web.common import field_message
-
-        return render_template(
-            "inbox.html", items=inbox_items(), outcomes=None, lang=lang(), form=request.form,
-            errors={k: field_message(v) for k, v in errors.items()},
-        ), 422
+        return _form_refused({"request": field_message("required")})
     outcomes = []
     for request_id in chosen:
         label = f"#{request_id}"
@@ -94,18 +85,26 @@ def inbox_decide():
         try:
             decided = approvals.decide(
                 actor=current_user, request_id=request_id, verdict=verdict, comment=comment,
-                expected_version=int(version) if version.isdigit() else None,
+                expected_version=int(version) if version.isdigit() else None, fresh_login=is_fresh(),
             )
             label = _label(decided)
             outcomes.append(Outcome(request_id, label, True, ""))
         except GoalflowError as exc:
             db.session.rollback()
+            if exc.fields:  # the form itself (the same for every request chosen)
+                return _form_refused(field_errors(exc))
             if req is not None and exc.status != 404:
                 label = _label(req)
             outcomes.append(Outcome(request_id, label, False, exc.message(lang())))
     return render_template(
         "inbox.html", items=inbox_items(), outcomes=outcomes, verdict=verdict, lang=lang(), form={}, errors={}
     )
+
+
+def _form_refused(errors: dict):
+    return render_template(
+        "inbox.html", items=inbox_items(), outcomes=None, lang=lang(), form=request.form, errors=errors,
+    ), 422
 
 
 def _label(req: TransitionRequest) -> str:

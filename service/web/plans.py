@@ -16,10 +16,9 @@ from service.goals import report as report_entries
 from service.goals import service as goals
 from service.goals.models import Goal
 from service.org.models import Unit
-from service.web.common import error_message, field_errors, form_int, int_arg, lang, states_from
+from service.web.common import error_message, field_errors, form_int, int_arg, lang, request_view
 from service.web.diagram import diagram_svg
 from service.web.events import timeline
-from service.web.goals import request_view
 from service.web.views import bp
 from service.workflow_registry import workflow_for
 
@@ -59,7 +58,7 @@ def plan_context(plan_id: int, **extra) -> dict:
         "wf": workflow_for("goal"),
         "plan_wf": workflow_for("plan"),
         "state_options": [(s, workflow_for("goal").state_label(s, language)) for s in workflow_for("goal").states],
-        "report_states": states_from(workflow_for("plan"), goals.REPORT_PLAN_STATE),
+        "report_states": workflow_for("plan").group("report"),
         "lang": language,
         "formats": EXPORT_FORMATS,
         "allowed": approvals.allowed_transitions(current_user, "plan", plan),
@@ -111,11 +110,6 @@ def plan_preview(plan_id: int):
 def plan_transition(plan_id: int):
     plan = goals.get_plan(current_user, plan_id)
     name = request.form.get("transition", "")
-    declared = workflow_for("plan").transitions.get(name)
-    if declared is not None and declared.fresh_login and not is_fresh():
-        # A signature needs the password again; the preview is where they come back to sign.
-        flash(_("Enter your password again to sign."), "info")
-        return redirect(url_for("web.reauth", next=url_for("web.plan_preview", plan_id=plan.id)))
     try:
         approvals.request_transition(
             actor=current_user, subject_type="plan", subject_id=plan.id, transition=name,
@@ -125,8 +119,12 @@ def plan_transition(plan_id: int):
         if exc.status == 404:
             raise
         db.session.rollback()
+        if exc.code == "fresh_login_required":
+            # A signature needs the password again; the preview is where they come back to sign.
+            flash(_("Enter your password again to sign."), "info")
+            return redirect(url_for("web.reauth", next=url_for("web.plan_preview", plan_id=plan.id)))
         extra = {"errors": field_errors(exc), "form": request.form, "error_for": name, "problem": error_message(exc)}
         template = "plan_preview.html" if request.form.get("from") == "preview" else "plan.html"
         return render_template(template, **plan_context(plan_id, **extra)), exc.status
-    flash(_("Done: %(what)s.", what=declared.label.get(lang(), name)), "success")
+    flash(_("Done: %(what)s.", what=workflow_for("plan").transition(name).label.get(lang(), name)), "success")
     return redirect(url_for("web.plan_page", plan_id=plan.id))

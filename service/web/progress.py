@@ -15,14 +15,13 @@ from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Plan
-from service.org.models import Role, User
-from service.web.common import achieved_from_form, error_message, field_errors, form_int, has_any_role, lang
+from service.org.models import User
+from service.web.common import achieved_from_form, error_message, field_errors, form_int, lang
 from service.web.events import timeline
 from service.web.views import bp
 from service.workflow_registry import workflow_for
 
 RISKS = ("on_track", "at_risk", "off_track")
-BOARD_ROLES = frozenset({Role.CHIEF_SECRETARY, Role.GOVERNOR, Role.DEPUTY_GOVERNOR, Role.OBSERVER, Role.ADMIN})
 
 
 def progress_service() -> ModuleType | None:
@@ -60,8 +59,8 @@ def _index(status: int = 200, **extra):
         reports=progress.list_reports(actor=current_user, only_open_campaigns=True),
         campaigns=progress.list_campaigns(actor=current_user),
         plans=plans,
-        can_open=current_user.has_role(Role.CHIEF_SECRETARY),
-        board=has_any_role(current_user, BOARD_ROLES),
+        can_open=authz.may(current_user, "run_campaigns"),
+        board=authz.may(current_user, "read_campaign_boards"),
         wf=workflow_for("progress_report"),
         lang=lang(),
         **context,

@@ -17,8 +17,8 @@ from service.org.models import Administration, Role
 from service.signatures import service as signatures
 from service.web.common import error_message, role_required
 from service.web.plans import plan_context
-from service.web.public import PLAN_PUBLIC_FROM, REPORT_PUBLIC_FROM, public_states
 from service.web.views import bp
+from service.workflow_registry import workflow_for
 
 
 @bp.app_template_global()
@@ -60,10 +60,10 @@ def upload_signed_report(plan_id: int):
     return redirect(url_for("web.plan_page", plan_id=plan_id))
 
 
-def _public_plan(slug: str, year: int, first: str = REPORT_PUBLIC_FROM):
+def _public_plan(slug: str, year: int, group: str = "report_public"):
     administration = db.session.scalar(select(Administration).where(Administration.slug == slug))
     plan = goals.plan_for_year(administration, year) if administration else None
-    if plan is None or plan.state not in public_states(first):
+    if plan is None or plan.state not in workflow_for("plan").group(group):
         abort(404)
     return administration, plan
 
@@ -83,7 +83,7 @@ def public_signed_report(slug: str, year: int):
 @bp.get("/public/<slug>/<int:year>/audit-checkpoint.<any(json, p7s):part>")
 def public_audit_checkpoint(slug: str, year: int, part: str):
     """The latest sealed checkpoint of the administration's audit chain: the statement and its seal."""
-    administration, _ = _public_plan(slug, year, PLAN_PUBLIC_FROM)
+    administration, _ = _public_plan(slug, year, "public")
     checkpoint = checkpoints.latest(administration.id)
     if checkpoint is None or (part == "p7s" and checkpoint.seal is None):
         abort(404)

@@ -1,7 +1,7 @@
 """HTML pages: parse the form, call a service, render or redirect.
 
-The blueprint lives here; each group of pages registers its routes on it from its own module
-(imported at the bottom).
+The blueprint lives here, with the pages of signing in and out; each group of pages registers
+its routes on it from its own module, and the package (service/web/__init__.py) imports them all.
 """
 
 from __future__ import annotations
@@ -106,19 +106,3 @@ def logout():
         session["lang"] = lang
     return redirect(url_for("web.login"))
 
-
-from service.web import (  # noqa: E402,F401 - each module adds its pages to `bp`
-    account,
-    admin,
-    amendments,
-    documents,
-    filters,
-    goals,
-    home,
-    inbox,
-    plans,
-    progress,
-    public,
-    report_entries,
-    signatures,
-)

@@ -115,18 +115,24 @@ def test_drafting_a_plan_and_its_sign_off(world, as_):
 
     submitted = secretary.post(f"/api/v1/plans/{plan_id}/transitions", json={"transition": "submit"})
     assert submitted.status_code == 201 and submitted.json["status"] == "approved"
+    assert governor.get(f"/api/v1/plans/{plan_id}").json["state"] == "submitted"
     # Once submitted, the goals are frozen.
     frozen = as_("expert_a").patch(f"/api/v1/goals/{goal_id}", json={"title": "z"},
                                    headers={"If-Match": edited.headers["ETag"]})
     assert frozen.status_code == 409 and frozen.json["code"] == "plan_not_draft"
+    # The submission asked for the governor's signature: a request in his inbox.
+    inbox = governor.get("/api/v1/approvals?status=pending&mine=true").json["items"]
+    assert [(r["subject_type"], r["transition"]) for r in inbox] == [("plan", "approve")]
+    signoff = inbox[0]["id"]
     # The governor's signature needs a fresh sign-in: a token alone is not one.
-    unsigned = governor.post(f"/api/v1/plans/{plan_id}/transitions", json={"transition": "approve"})
+    unsigned = governor.post(f"/api/v1/approvals/{signoff}/approve")
     assert unsigned.status_code == 401 and unsigned.json["code"] == "fresh_login_required"
-    wrong = governor.post(f"/api/v1/plans/{plan_id}/transitions", json={"transition": "approve", "password": "nope"})
+    wrong = governor.post(f"/api/v1/approvals/{signoff}/approve", json={"password": "nope"})
     assert wrong.status_code == 401
-    signed = governor.post(f"/api/v1/plans/{plan_id}/transitions",
-                           json={"transition": "approve", "password": world.password})
-    assert signed.status_code == 201, signed.json
+    assert governor.get(f"/api/v1/plans/{plan_id}").json["state"] == "submitted"
+    signed = governor.post(f"/api/v1/approvals/{signoff}/approve", json={"password": world.password})
+    assert signed.status_code == 200, signed.json
+    assert signed.json["status"] == "approved"
     assert governor.get(f"/api/v1/plans/{plan_id}").json["state"] == "approved"
 
 
@@ -177,3 +183,21 @@ def test_a_quarter_of_progress(world, as_):
     assert as_("head_a").post(f"{url}/accept", headers={"If-Match": submitted.headers["ETag"]}).status_code == 412
     accepted = as_("head_a").post(f"{url}/accept", json={"comment": "Добре"})
     assert accepted.status_code == 200 and accepted.json["state"] == "accepted"
+
+
+def test_a_decision_binds_to_the_version_shown_and_a_lost_race_is_409(world, as_):
+    req = as_("expert_a").post(f"/api/v1/goals/{world.g_ab.id}/transitions", json={
+        "transition": "complete", "achieved": {str(i.id): "1" for i in world.g_ab.indicators},
+    }).json
+    shown = as_("head_a").get(f"/api/v1/approvals/{req['id']}")
+    assert as_("head_b").post(f"/api/v1/approvals/{req['id']}/approve").status_code == 200
+    stale = as_("head_a").post(f"/api/v1/approvals/{req['id']}/approve", headers={"If-Match": shown.headers["ETag"]})
+    assert stale.status_code == 409 and stale.json["code"] == "request_changed"
+    assert stale.json["current"]["decisions"][0]["decided_by"] == "Head B"
+    fresh = as_("head_a").get(f"/api/v1/approvals/{req['id']}")
+    ok = as_("head_a").post(f"/api/v1/approvals/{req['id']}/approve", headers={"If-Match": fresh.headers["ETag"]})
+    assert ok.status_code == 200
+    # the heads' stage has moved on to the governor: a head deciding again is a conflict, not forbidden
+    late = as_("head_a").post(f"/api/v1/approvals/{req['id']}/approve")
+    assert late.status_code == 409 and late.json["code"] == "decision_overtaken"
+    assert late.json["current"]["stage"] == "governor"

@@ -1,4 +1,4 @@
-"""Approval chains exactly as workflow.md describes them, on SQLite and PostgreSQL."""
+"""Approval chains exactly as docs/workflows.md describes them, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -207,9 +207,11 @@ def test_who_may_not_decide_gets_a_distinct_error(world):
         approvals.decide(actor=world.head_b, request_id=req.id, verdict="approve")
     assert code_of(e) == "not_found"
     approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve")
+    # the heads' stage has moved on: a conflict with the request as it is now, not a lack of rights
     with pytest.raises(GoalflowError) as e:
         approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve")
-    assert code_of(e) == "not_an_approver"
+    assert code_of(e) == "decision_overtaken" and e.value.status == 409
+    assert e.value.current["stage"] == "governor" and e.value.current["status"] == "open"
 
 
 def test_undeclared_transition_and_wrong_state_are_refused(world):
@@ -229,7 +231,8 @@ def test_a_stale_version_is_refused(world):
     req = ask(world, world.expert_a, world.g_a, "fail", reason="x", expected_version=version)
     with pytest.raises(GoalflowError) as e:
         approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve", expected_version=req.version + 5)
-    assert code_of(e) == "stale_version"
+    assert code_of(e) == "request_changed" and e.value.status == 409
+    assert e.value.current["version"] == req.version
 
 
 def test_requests_need_the_plan_in_force(world):
@@ -348,3 +351,92 @@ def test_quorum_and_any_of_stages(world, monkeypatch):
             assert req.status == "open"
             approvals.decide(actor=world.head_b, request_id=req.id, verdict="approve")
         assert req.status == "approved" and goal.state == "in_progress"
+
+
+def test_a_substitute_cannot_approve_her_own_request_for_the_absent_head(world):
+    """The head names her expert as substitute; the expert asks, and cannot then approve for the head."""
+    today = date.today()
+    org.name_substitute(absent=world.head_a, substitute=world.expert_a, starts_on=today - timedelta(days=1),
+                        ends_on=today + timedelta(days=5), actor=world.head_a)
+    req = ask(world, world.expert_a, world.g_a, "complete", data=achieved_for(world.g_a))
+    assert approvals.claims(world.expert_a, req) == []
+    assert req.id not in [r.id for r, _ in approvals.pending_for(world.expert_a)]
+    with pytest.raises(GoalflowError) as e:
+        approvals.decide(actor=world.expert_a, request_id=req.id, verdict="approve")
+    assert code_of(e) == "separation_of_duties" and e.value.status == 403
+    assert req.stages[0].status == "active" and not req.decisions
+    # nor is she emailed to decide it for the head
+    asked = db.session.scalars(select(Notification).where(
+        Notification.kind == "approval_needed", Notification.subject_id == req.id)).all()
+    assert world.expert_a.id not in {n.recipient_id for n in asked}
+    approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve")
+    assert req.stages[0].status == "approved"
+
+
+def test_a_head_asking_does_not_decide_another_units_slot_as_its_substitute(world):
+    today = date.today()
+    org.name_substitute(absent=world.head_b, substitute=world.head_a, starts_on=today - timedelta(days=1),
+                        ends_on=today + timedelta(days=5), actor=world.head_b)
+    req = ask(world, world.head_a, world.g_ab, "complete", data=achieved_for(world.g_ab))
+    # her own slot counts (in her own name, as the definition allows); АКРРДС's does not
+    assert [(d.slot.unit_id, d.as_requester) for d in req.decisions] == [(world.a.id, True)]
+    with pytest.raises(GoalflowError) as e:
+        approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve")
+    assert code_of(e) == "separation_of_duties"
+    approvals.decide(actor=world.head_b, request_id=req.id, verdict="approve")
+    assert req.stages[1].status == "active"
+
+
+def test_a_request_asked_as_a_substitute_never_counts_the_absent_persons_slot(world):
+    today = date.today()
+    org.name_substitute(absent=world.head_a, substitute=world.deputy, starts_on=today - timedelta(days=1),
+                        ends_on=today + timedelta(days=5), actor=world.head_a)
+    world.plan.state = "reporting"
+    db.session.commit()
+    req = ask(world, world.deputy, world.g_a, "drop", reason="отпада")  # the deputy may ask only for head_a
+    assert req.requested_by_id == world.deputy.id and req.on_behalf_of_id == world.head_a.id
+    assert req.decisions == [] and req.stages[0].status == "active"
+    with pytest.raises(GoalflowError) as e:
+        approvals.decide(actor=world.deputy, request_id=req.id, verdict="approve")
+    assert code_of(e) == "separation_of_duties"
+    approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve")  # she did not ask: she decides
+    assert req.stages[0].status == "approved"
+
+
+def test_a_requests_claim_is_immutable_once_asked(world):
+    from service.approvals.models import ClaimChanged
+
+    req = ask(world, world.expert_a, world.g_a, "complete", data=achieved_for(world.g_a, "3"))
+    req.reason = "друго"
+    with pytest.raises(ClaimChanged):
+        db.session.commit()
+    db.session.rollback()
+    req = db.session.get(TransitionRequest, req.id)
+    req.data = achieved_for(world.g_a, "99")
+    with pytest.raises(ClaimChanged):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.get(TransitionRequest, req.id).data == achieved_for(world.g_a, "3")
+
+
+def test_a_decision_on_an_object_that_moved_on_since_the_request_is_refused(world):
+    req = ask(world, world.expert_a, world.g_a, "complete", data=achieved_for(world.g_a, "3"))
+    world.g_a.title = "Друга цел"  # what the approvers would be deciding on is no longer what was asked
+    db.session.commit()
+    with pytest.raises(GoalflowError) as e:
+        approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve")
+    assert code_of(e) == "claim_changed" and e.value.status == 409
+    assert not db.session.get(TransitionRequest, req.id).decisions
+
+
+def test_a_decision_on_a_request_that_changed_since_it_was_shown_says_what_changed(world):
+    req = ask(world, world.expert_a, world.g_ab, "complete", data=achieved_for(world.g_ab))
+    shown = req.version
+    approvals.decide(actor=world.head_b, request_id=req.id, verdict="approve")
+    with pytest.raises(GoalflowError) as e:
+        approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve", expected_version=shown)
+    assert code_of(e) == "request_changed" and e.value.status == 409
+    assert "Head B" in e.value.message("bg") and "Директори" in e.value.message("bg")
+    assert e.value.current["decisions"][0]["decided_by"] == "Head B"
+    approvals.decide(actor=world.head_a, request_id=req.id, verdict="approve",
+                     expected_version=e.value.current["version"])

@@ -1,4 +1,5 @@
-"""Twenty processes decide the same request at the same moment: exactly one transition, every round.
+"""Twenty processes decide the same request at the same moment: exactly one transition, every
+round; every loser is told 409 (a conflict, with the request's current state), never 403.
 
 Runs on PostgreSQL, where row locks are real and several processes really write at once.
 """
@@ -20,7 +21,7 @@ from tests.conftest import (
 
 PROCESSES = 20
 ROUNDS = int(os.environ.get("RACE_ROUNDS", "200"))
-EXPECTED_LOSSES = {"request_closed", "conflict", "not_an_approver"}
+EXPECTED_LOSSES = {"request_closed", "conflict", "decision_overtaken", "request_changed"}
 
 
 def _settings(url: str, var_dir: str):
@@ -50,7 +51,7 @@ def _decider(url: str, var_dir: str, email: str, barrier, inbox, results) -> Non
                 req = approvals.decide(actor=actor, request_id=request_id, verdict="approve")
                 results.put((request_id, "won", req.status))
             except GoalflowError as exc:
-                results.put((request_id, "lost", exc.code))
+                results.put((request_id, "lost", exc.code, exc.status))
             except Exception as exc:  # anything else is a failure the test reports
                 results.put((request_id, "error", repr(exc)))
 
@@ -72,6 +73,7 @@ def test_simultaneous_decisions_apply_exactly_one_transition(race_db):
 
     from service.app import create_app
     from service.approvals import service as approvals
+    from service.approvals.models import TransitionRequest
     from service.audit.models import Event
     from service.audit.service import verify
     from service.extensions import db
@@ -98,6 +100,7 @@ def test_simultaneous_decisions_apply_exactly_one_transition(race_db):
         db.session.add_all(goals)
         db.session.commit()
         goal_ids = [g.id for g in goals]
+        drop_ids = set(goal_ids[1::4])  # every fourth round races on a stage that moves on instead
         expert = world.expert_b
 
         ctx = mp.get_context("spawn")
@@ -114,6 +117,11 @@ def test_simultaneous_decisions_apply_exactly_one_transition(race_db):
             for goal_id in goal_ids:
                 req = approvals.request_transition(actor=expert, subject_type="goal", subject_id=goal_id,
                                                    transition="start")
+                dropping = goal_id in drop_ids
+                if dropping:  # a second chain, whose heads' stage moves on to the governor's
+                    approvals.decide(actor=heads[0], request_id=req.id, verdict="approve")
+                    req = approvals.request_transition(actor=expert, subject_type="goal", subject_id=goal_id,
+                                                       transition="drop", reason="отпада")
                 # head_b also holds the slot, but only the twenty racers decide
                 for inbox in inboxes:
                     inbox.put(req.id)
@@ -123,7 +131,11 @@ def test_simultaneous_decisions_apply_exactly_one_transition(race_db):
                 assert not errors, errors
                 winners = [o for o in outcomes if o[1] == "won"]
                 assert len(winners) == 1, outcomes
-                assert {o[2] for o in outcomes if o[1] == "lost"} <= EXPECTED_LOSSES
+                losers = [o for o in outcomes if o[1] == "lost"]
+                assert len(losers) == PROCESSES - 1
+                assert {o[3] for o in losers} == {409}, losers
+                assert {o[2] for o in losers} <= EXPECTED_LOSSES
+                assert winners[0][2] == ("open" if dropping else "approved")
         finally:
             for inbox in inboxes:
                 inbox.put(None)
@@ -140,6 +152,11 @@ def test_simultaneous_decisions_apply_exactly_one_transition(race_db):
         assert len(per_goal) == ROUNDS and all(count == 1 for _, count in per_goal)
         approvals_recorded = db.session.scalar(
             select(func.count()).select_from(Event).where(Event.action == "approved", Event.subject_id.in_(goal_ids)))
-        assert approvals_recorded == ROUNDS
+        assert approvals_recorded == ROUNDS + len(drop_ids)  # the drops' starts were approved once before
+        waiting = db.session.scalars(select(TransitionRequest).where(
+            TransitionRequest.subject_id.in_(drop_ids), TransitionRequest.status == "open")).all()
+        assert len(waiting) == len(drop_ids)
+        assert all(r.stages[0].status == "approved" and r.stages[1].status == "active" for r in waiting)
+        assert all(len(r.decisions) == 1 for r in waiting)
         assert verify().ok
         db.engine.dispose()

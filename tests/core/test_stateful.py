@@ -1,4 +1,4 @@
-"""Random requests and decisions by random people; the invariants of workflow.md hold throughout.
+"""Random requests and decisions by random people; the invariants of docs/workflows.md hold throughout.
 
 - only declared transitions happen;
 - a state changes only after the request's whole chain approved it;
@@ -30,7 +30,7 @@ TRANSITIONS = list(workflow_for("goal").transitions)
 REFUSALS = {
     "not_found", "not_a_requester", "transition_not_declared", "transition_not_allowed_now", "reason_required",
     "open_request_exists", "transition_data_invalid", "not_an_approver", "already_decided", "separation_of_duties",
-    "request_closed", "not_requester", "fresh_login_required",
+    "request_closed", "not_requester", "fresh_login_required", "decision_overtaken", "request_changed",
 }
 
 

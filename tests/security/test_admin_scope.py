@@ -87,7 +87,7 @@ def unchanged(other) -> dict:
         "campaign": db.session.get(type(other.campaign), other.campaign.id).status,
         "request": db.session.get(type(other.request), other.request.id).status,
         "goal": (other.g_a.title, other.g_a.state),
-        "administration": (other.admin.name, other.admin.official_name),
+        "names": (other.admin.name, other.admin.official_name),
         "signing_identities": sorted((u.id, u.signing_identity or "") for u in db.session.scalars(
             select(User).where(User.administration_id == other.admin.id))),
         "plan": (other.plan.state, len(other.plan.goals)),

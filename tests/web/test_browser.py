@@ -258,10 +258,17 @@ def test_the_governor_signs_the_report_and_the_public_sees_it(web_world, new_pag
     sign_in(governor, w.governor)
     governor.goto(f"/plans/{w.plan_id}/preview")
     expect(governor.locator(".approval-block")).to_contain_text("УТВЪРЖДАВАМ")
+    expect(governor.locator("#awaiting-signature")).to_contain_text("Внесен за подпис")
     shoot(governor, "signoff-preview")
-    governor.click("#plan-action-approve_report button[type=submit]")
+    # the submission is a request in his inbox, counted on his home page
+    governor.goto("/")
+    expect(governor.locator("#pending-h .count")).to_have_text("1")
+    governor.goto(f"/plans/{w.plan_id}/preview")
+    governor.click("#open-request button[type=submit]:not(.danger)")
     expect(governor.locator("#plan-state")).to_have_attribute("data-state", "report_approved")
     expect(governor.locator("#timeline")).to_contain_text("Гергана Управителева")
+    governor.goto(f"/plans/{w.plan_id}/preview")
+    expect(governor.locator("#signed-by")).to_contain_text("Гергана Управителева")
 
     visitor.goto(f"/public/{w.slug}/2023")
     expect(visitor.locator("h1")).to_contain_text("Отчет")

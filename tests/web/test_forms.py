@@ -64,7 +64,7 @@ def test_a_decision_sent_twice_is_recorded_once(world, client):
     form = {"csrf_token": csrf_of(client, f"/goals/{world.g_ab.id}"), "version": req.version, "comment": ""}
     assert client.post(f"/requests/{req.id}/approve", data=form).status_code == 302
     again = client.post(f"/requests/{req.id}/approve", data=form)
-    assert again.status_code in (409, 412)  # stale version, or already decided: never a second decision
+    assert again.status_code == 409  # the request changed since that page: never a second decision
     assert db.session.scalar(
         db.select(db.func.count()).select_from(Decision).where(Decision.decided_by_id == world.head_a.id)
     ) == 1
@@ -142,14 +142,44 @@ def test_only_the_governor_is_offered_the_signature(world, client):
     world.plan.state = "submitted"
     db.session.commit()
     login(client, world.secretary, world.password)
-    page = client.get(f"/plans/{world.plan.id}/preview").text
-    assert 'id="plan-action-approve"' not in page
     forced = client.post(f"/plans/{world.plan.id}/transitions", data={
         "csrf_token": csrf_of(client, f"/plans/{world.plan.id}"), "transition": "approve",
     })
-    assert forced.status_code == 403
+    assert forced.status_code == 302  # she may ask for the signature: a request in the governor's inbox
     db.session.refresh(world.plan)
     assert world.plan.state == "submitted"
+    signoff = approvals.open_request("plan", world.plan.id)
+    page = client.get(f"/plans/{world.plan.id}/preview").text
+    assert 'id="plan-action-approve"' not in page and f'/requests/{signoff.id}/approve' not in page
+    assert approvals.claims(world.secretary, signoff) == []
+
+
+def test_the_governor_finds_the_submitted_report_at_home_and_in_the_inbox_signs_it_and_the_preview_says_so(
+    world, client,
+):
+    login(client, world.secretary, world.password)
+    page = f"/plans/{world.plan.id}"
+    assert client.post(f"{page}/transitions", data={
+        "csrf_token": csrf_of(client, page), "transition": "submit_report", "version": world.plan.version,
+    }).status_code == 302
+    signoff = approvals.open_request("plan", world.plan.id)
+    client.post("/logout", data={"csrf_token": csrf_of(client, "/")})
+    login(client, world.governor, world.password)
+    home = client.get("/").text
+    assert re.search(r'id="pending-h">[^<]*<span class="count">1</span>', home)
+    inbox = client.get("/approvals").text
+    assert f'value="{signoff.id}"' in inbox and "Утвърждаване на отчета" in inbox
+    preview = client.get(f"{page}/preview").text
+    assert "(все още не е подписан)" in preview and "Внесен за подпис от Secretary" in preview
+    signed = client.post("/approvals", data={
+        "csrf_token": csrf_of(client, "/approvals"), "verdict": "approve", "comment": "",
+        "request": [str(signoff.id)], f"version-{signoff.id}": str(signoff.version),
+    })
+    assert signed.status_code == 200 and 'data-ok="yes"' in signed.text
+    db.session.refresh(world.plan)
+    assert world.plan.state == "report_approved" and world.plan.report_approved_by_id == world.governor.id
+    preview = client.get(f"{page}/preview").text
+    assert re.search(r'id="signed-by">Governor, ', preview) and "(все още не е подписан)" not in preview
 
 
 def test_password_change_validates_and_ends_other_sessions(world, app):
@@ -288,3 +318,18 @@ def test_the_administrator_assigns_roles_and_disables_accounts(world, client):
     assert not world.observer.active
     own = client.post(f"/admin/users/{world.sysadmin.id}/disable", data={"csrf_token": csrf_of(client, "/admin")})
     assert own.status_code == 403
+
+
+def test_a_decision_on_a_request_that_changed_since_the_page_was_shown_is_refused_and_explained(world, client):
+    req = approvals.request_transition(
+        actor=world.expert_a, subject_type="goal", subject_id=world.g_ab.id, transition="complete",
+        data=achieved_for(world.g_ab),
+    )
+    login(client, world.head_a, world.password)
+    page = f"/goals/{world.g_ab.id}"
+    form = {"csrf_token": csrf_of(client, page), "version": req.version, "comment": ""}
+    approvals.decide(actor=world.head_b, request_id=req.id, verdict="approve")  # meanwhile
+    refused = client.post(f"/requests/{req.id}/approve", data=form)
+    assert refused.status_code == 409
+    assert "Head B" in refused.text and "се промени" in refused.text
+    assert not db.session.scalars(db.select(Decision).where(Decision.decided_by_id == world.head_a.id)).all()

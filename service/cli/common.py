@@ -1,0 +1,37 @@
+"""What every command does alike: a domain error as the command's failure, people and
+administrations named on the command line."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import click
+
+from service.errors import GoalflowError
+from service.extensions import db
+from service.org.models import Administration, User
+from service.org.service import user_by_email
+
+
+def fail(exc: GoalflowError) -> NoReturn:
+    detail = f" {exc.fields}" if exc.fields else ""
+    raise click.ClickException(f"{exc.code}: {exc.message('en')}{detail}")
+
+
+def user(email: str) -> User:
+    found = user_by_email(email)
+    if found is None:
+        raise click.ClickException(f"no user {email}")
+    return found
+
+
+def actor(email: str | None) -> User | None:
+    """The person named by --as; None: the operator at the command line."""
+    return user(email) if email else None
+
+
+def administration(slug: str) -> Administration:
+    found = db.session.scalar(db.select(Administration).where(Administration.slug == slug))
+    if found is None:
+        raise click.ClickException(f"no administration {slug}")
+    return found
