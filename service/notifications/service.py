@@ -232,6 +232,10 @@ def _due(now: datetime):
 
 
 def _claim_statement(now: datetime, limit: int | None):
+    """The rows to claim are chosen, and locked, once: in a MATERIALIZED common table expression.
+    As `id IN (SELECT ... LIMIT n)` the planner may run the limited subquery again for every row
+    (a nested-loop semi join, chosen on a table not analysed yet), and one claim then took every
+    due row instead of n. The outer UPDATE re-checks each row (SQLite has no row locks)."""
     s = settings()
     candidates = (
         select(Notification.id)
@@ -239,10 +243,12 @@ def _claim_statement(now: datetime, limit: int | None):
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit or s.OUTBOX_BATCH_SIZE)
         .with_for_update(skip_locked=True)
+        .cte("claimable")
+        .prefix_with("MATERIALIZED")
     )
     return (
         update(Notification)
-        .where(Notification.id.in_(candidates), *_due(now))
+        .where(Notification.id.in_(select(candidates.c.id)), *_due(now))
         .values(
             status=SENDING,
             next_attempt_at=now + timedelta(seconds=s.MAIL_CLAIM_SECONDS),
