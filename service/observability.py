@@ -221,9 +221,13 @@ def process_metrics(settings: Settings) -> bytes:
     return generate_latest(DEFAULT_REGISTRY)
 
 
-def _outbox_metrics() -> bytes:
+def _outbox_metrics(settings: Settings) -> bytes:
+    """The gauges read when Prometheus asks: the outbox, and the scheduler's heartbeat."""
+    from service.health import SchedulerCollector
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(OutboxCollector())
+    registry.register(SchedulerCollector(settings))
     return generate_latest(registry)
 
 
@@ -237,7 +241,7 @@ def metrics() -> Response:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {settings.METRICS_TOKEN}".encode()):
             abort(401)
-    body = process_metrics(settings) + _outbox_metrics()
+    body = process_metrics(settings) + _outbox_metrics(settings)
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 
 
