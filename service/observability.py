@@ -269,16 +269,14 @@ def _note_changes(session: Session, _flush_context) -> None:
                 noted.append((NOTIFICATIONS, (outcome,)))
 
 
-def note_deliveries(session: Session, statuses: list[str]) -> None:
-    """Delivery outcomes the outbox writes in bulk (Core UPDATEs, not seen above), counted when
-    their transaction commits like the rest."""
+def count_deliveries(statuses: list[str]) -> None:
+    """Delivery outcomes already committed (the outbox writes each in autocommit), counted now."""
     from service.notifications.models import FAILED, PENDING, SENT
 
-    noted = session.info.setdefault(_PENDING_KEY, [])
     for status in statuses:
         outcome = {SENT: "sent", FAILED: "failed", PENDING: "retried"}.get(status)
         if outcome:
-            noted.append((NOTIFICATIONS, (outcome,)))
+            NOTIFICATIONS.labels(outcome).inc()
 
 
 @event.listens_for(Session, "after_commit")

@@ -8,10 +8,11 @@ was killed), each worker takes one task at a time, and the tasks themselves are 
 
 from __future__ import annotations
 
+import multiprocessing
 import weakref
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_shutting_down
 from flask import Flask
 
 from worker.schedule import beat_schedule
@@ -83,3 +84,15 @@ def _fresh_pool(**_kwargs) -> None:
     for app in list(_bound_apps):
         with app.app_context():
             db.engine.dispose(close=False)
+
+
+# Set in the worker's main process when it begins a warm shutdown (SIGTERM: `docker stop`, a
+# deploy); its pool processes, forked after this was made, see it too. A batch being sent stops
+# after the message in hand and hands the rest back (service.notifications.service.deliver_due),
+# instead of holding its claims while the shutdown waits for it or until a SIGKILL ends it.
+shutting_down = multiprocessing.Event()
+
+
+@worker_shutting_down.connect
+def _tell_the_pool(**_kwargs) -> None:
+    shutting_down.set()
