@@ -29,13 +29,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
 from service.common import settings
-from service.db import utcnow
+from service.db import UTCDateTime, utcnow
 from service.errors import GoalflowError, forbidden, not_found
 from service.extensions import db
 from service.notifications import mailer
@@ -332,20 +332,27 @@ class _Batch:
 
     table = Notification.__table__
 
-    def __init__(self, notes: list[Notification], claimed_until: datetime) -> None:
-        self.notes, self.claimed_until = notes, claimed_until
+    def __init__(self, claimed_until: datetime) -> None:
+        self.claimed_until = claimed_until
         self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         self.postgresql = self.connection.dialect.name == "postgresql"
         if self.postgresql:
             self.connection.exec_driver_sql("SET synchronous_commit TO off")
         self.unrecorded: list[tuple[int, dict]] = []  # outcomes whose statement failed, tried again at the end
+        # The statement of nearly every outcome, built once: one round trip each, little Python.
+        self.mark_sent = (
+            update(self.table)
+            .where(self.table.c.id == bindparam("note_id"), self.table.c.status == SENDING,
+                   self.table.c.next_attempt_at == bindparam("claimed_until", type_=UTCDateTime()))
+            .values(status=SENT, sent_at=bindparam("at", type_=UTCDateTime()), last_error="")
+        )
 
     def _ours(self):
         return self.table.c.status == SENDING, self.table.c.next_attempt_at == self.claimed_until
 
-    def _execute(self, statement):
+    def _execute(self, statement, parameters: dict | None = None):
         try:
-            result = self.connection.execute(statement)
+            result = self.connection.execute(statement, parameters)
             self.connection.commit()  # nothing to commit in autocommit mode; ends SQLAlchemy's own transaction
             return result
         except Exception:
@@ -361,7 +368,11 @@ class _Batch:
     def flush(self) -> None:
         while self.unrecorded:
             note_id, values = self.unrecorded[0]
-            self._execute(update(self.table).where(self.table.c.id == note_id, *self._ours()).values(**values))
+            if values["status"] == SENT:
+                self._execute(self.mark_sent, {"note_id": note_id, "claimed_until": self.claimed_until,
+                                               "at": values["sent_at"]})
+            else:
+                self._execute(update(self.table).where(self.table.c.id == note_id, *self._ours()).values(**values))
             self.unrecorded.pop(0)
             count_deliveries([values["status"]])
 
@@ -412,7 +423,7 @@ def deliver_due(*, now: datetime | None = None, limit: int | None = None,
     report = DeliveryReport(claimed=len(notes), ids=[note.id for note in notes])
     if not notes:
         return report
-    batch = _Batch(notes, now + timedelta(seconds=s.MAIL_CLAIM_SECONDS))
+    batch = _Batch(now + timedelta(seconds=s.MAIL_CLAIM_SECONDS))
     renew_below = timedelta(seconds=s.MAIL_CLAIM_SECONDS * 2 / 3)
     queue = list(notes)  # the rows not tried yet
     try:
