@@ -28,7 +28,7 @@ from tests.worker.processes import RedisServer, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
-LOCK_TIMEOUT, MAX_INTERVAL, STALE = 4, 1, 2
+LOCK_TIMEOUT, MAX_INTERVAL, STALE = 5, 1, 2
 FAST = {
     "BEAT_LOCK_TIMEOUT_SECONDS": str(LOCK_TIMEOUT), "BEAT_MAX_INTERVAL_SECONDS": str(MAX_INTERVAL),
     "SCHEDULER_STALE_SECONDS": str(STALE), "OUTBOX_INTERVAL_SECONDS": "1", "OUTBOX_KICK": "false",
