@@ -47,11 +47,11 @@ class Scheduler(RedBeatScheduler):
 
     def tick(self, *args, **kwargs) -> float:
         try:
-            if self._resync:
-                super().setup_schedule()
-                self._resync = False
             if not self._hold_lock():
                 return self.max_interval  # standing by: try again next time
+            if self._resync:  # the holder stores the schedule again after an outage
+                super().setup_schedule()
+                self._resync = False
             interval = super().tick(*args, **kwargs)
             write_scheduler_heartbeat(get_redis(self.app), self.identity)
         except REDIS_ERRORS as exc:
