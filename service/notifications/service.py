@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
@@ -335,24 +335,28 @@ class _Batch:
     def __init__(self, claimed_until: datetime) -> None:
         self.claimed_until = claimed_until
         self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self.postgresql = self.connection.dialect.name == "postgresql"
+        dialect = self.connection.dialect
+        self.postgresql = dialect.name == "postgresql"
         if self.postgresql:
             self.connection.exec_driver_sql("SET synchronous_commit TO off")
         self.unrecorded: list[tuple[int, dict]] = []  # outcomes whose statement failed, tried again at the end
-        # The statement of nearly every outcome, built once: one round trip each, little Python.
-        self.mark_sent = (
-            update(self.table)
-            .where(self.table.c.id == bindparam("note_id"), self.table.c.status == SENDING,
-                   self.table.c.next_attempt_at == bindparam("claimed_until", type_=UTCDateTime()))
-            .values(status=SENT, sent_at=bindparam("at", type_=UTCDateTime()), last_error="")
-        )
+        # The statement of nearly every outcome, as the driver takes it: one round trip each, and
+        # two thirds of the Python a compiled statement costs (PostgreSQL prepares it after its
+        # fifth use). Times go in as the column type stores them.
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.mark_sent = (f"UPDATE {self.table.name} SET status = '{SENT}', sent_at = {mark}, last_error = ''"
+                          f" WHERE id = {mark} AND status = '{SENDING}' AND next_attempt_at = {mark}")
+        self.stored_time = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
 
     def _ours(self):
         return self.table.c.status == SENDING, self.table.c.next_attempt_at == self.claimed_until
 
-    def _execute(self, statement, parameters: dict | None = None):
+    def _execute(self, statement, parameters: tuple | None = None):
         try:
-            result = self.connection.execute(statement, parameters)
+            if isinstance(statement, str):
+                result = self.connection.exec_driver_sql(statement, parameters)
+            else:
+                result = self.connection.execute(statement)
             self.connection.commit()  # nothing to commit in autocommit mode; ends SQLAlchemy's own transaction
             return result
         except Exception:
@@ -369,8 +373,8 @@ class _Batch:
         while self.unrecorded:
             note_id, values = self.unrecorded[0]
             if values["status"] == SENT:
-                self._execute(self.mark_sent, {"note_id": note_id, "claimed_until": self.claimed_until,
-                                               "at": values["sent_at"]})
+                self._execute(self.mark_sent, (self.stored_time(values["sent_at"]), note_id,
+                                               self.stored_time(self.claimed_until)))
             else:
                 self._execute(update(self.table).where(self.table.c.id == note_id, *self._ours()).values(**values))
             self.unrecorded.pop(0)
