@@ -12,7 +12,8 @@ necessarily differs on one machine is changed, and each change is listed here:
 - `.env` (env_file and interpolation): a generated SECRET_KEY and METRICS_TOKEN and the values in DOTENV below.
 
 Started: migrate (run to completion first), web (gunicorn, WEB_CONCURRENCY workers), WORKERS
-Celery workers, one beat, and the SMTP sink. Ctrl-C stops everything.
+Celery workers, one beat, and the SMTP sink. A child that dies is started again after a backoff,
+as compose's `restart: unless-stopped` does (see `ProdLocal.supervise`). Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ DOTENV = {
     "PASSWORD_HASH_TIME_COST": "1",  # fast logins for the test run; the algorithm is the same
     "PASSWORD_HASH_MEMORY_KIB": "8192",
 }
-REDIS_KEYS_OWNED = ("celery*", "_kombu.*", "unacked*", "redbeat*")
+REDIS_KEYS_OWNED = ("celery*", "_kombu.*", "unacked*", "redbeat*", "goalflow:scheduler:*")
+# Restarting a dead child: the first after RESTART_FIRST seconds, each next one twice as late, at
+# most RESTART_MAX; a child that ran RESTART_RESET seconds starts from RESTART_FIRST again.
+RESTART_FIRST, RESTART_MAX, RESTART_RESET = 1.0, 30.0, 60.0
 
 
 class ComposeError(RuntimeError):
@@ -170,8 +174,13 @@ class Child:
     log_path: Path
     process: subprocess.Popen | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    started_at: float = 0.0  # time.monotonic() of the last start
+    restarts: int = 0
+    restart_at: float | None = None  # when a dead child is due to start again
+    backoff: float = RESTART_FIRST
 
     def start(self) -> None:
+        self.started_at, self.restart_at = time.monotonic(), None
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -354,6 +363,36 @@ class ProdLocal:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def supervise(self, stopping, every: float = 0.5) -> None:
+        """Until `stopping()`: start every child that died again, after a backoff (RESTART_FIRST
+        seconds, doubling up to RESTART_MAX; back to RESTART_FIRST for a child that had run
+        RESTART_RESET seconds). One child's death, e.g. beat's in a Redis outage, stops nothing else."""
+        while not stopping():
+            self.restart_dead()
+            time.sleep(every)
+
+    def restart_dead(self) -> None:
+        now = time.monotonic()
+        for child in self.children:
+            if child.alive():
+                continue
+            if child.restart_at is None:
+                if now - child.started_at >= RESTART_RESET:
+                    child.backoff = RESTART_FIRST
+                child.restart_at = now + child.backoff
+                print(f"{child.name} exited with {child.process.returncode if child.process else None}; "
+                      f"starting it again in {child.backoff:.0f} s", file=sys.stderr, flush=True)
+                child.backoff = min(child.backoff * 2, RESTART_MAX)
+            elif now >= child.restart_at:
+                child.restarts += 1
+                metrics = child.env.get("PROMETHEUS_MULTIPROC_DIR")
+                if metrics:  # a container's tmpfs is empty at each start
+                    shutil.rmtree(metrics, ignore_errors=True)
+                    Path(metrics).mkdir(parents=True)
+                child.start()
+                print(f"{child.name} started again (pid {child.process.pid}, restart {child.restarts})",
+                      file=sys.stderr, flush=True)
+
     # helpers
     def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -378,7 +417,7 @@ class ProdLocal:
             if port:
                 return http_status(f"http://127.0.0.1:{port}/metrics") == 200
             return " ready." in child.log_text()
-        if "redbeat.RedBeatScheduler" in child.command:  # ready once it holds the one beat lock
+        if "--scheduler" in child.command:  # RedBeat: ready once it holds the one beat lock
             return "beat: Acquired lock" in child.log_text()
         return "beat: Starting" in child.log_text()
 
@@ -454,12 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  settings for a shell: set -a; . {prod.run_dir / 'goalflow.env'}; set +a")
     print("  then e.g.: flask --app service create-administration --name ... --slug ...")
     try:
-        while not stopping:
-            dead = [c.name for c in prod.children if not c.alive()]
-            if dead:
-                print(f"stopped unexpectedly: {', '.join(dead)}", file=sys.stderr)
-                break
-            time.sleep(0.5)
+        prod.supervise(lambda: stopping)
     finally:
         prod.stop()
     return 0

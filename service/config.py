@@ -69,7 +69,9 @@ class Settings:
     MAIL_TIMEOUT_SECONDS: int = 20  # one SMTP conversation
     MAIL_RETRY_BASE_SECONDS: int = 60  # backoff after a failed attempt: base * 2^(attempt-1), with jitter
     MAIL_RETRY_MAX_SECONDS: int = 3600
-    MAIL_CLAIM_SECONDS: int = 300  # a claimed message is retried after this if its worker died
+    # A worker's claim on a batch lasts this long and is renewed while the batch is being sent
+    # (a third of it at a time); a worker that died leaves its messages for this long at most.
+    MAIL_CLAIM_SECONDS: int = 30
     # Outbox delivery: beat runs it every OUTBOX_INTERVAL_SECONDS; a commit that queued mail also
     # nudges the worker at once (best effort) when OUTBOX_KICK is on.
     OUTBOX_INTERVAL_SECONDS: int = 30
@@ -85,6 +87,13 @@ class Settings:
     CAMPAIGN_OVERDUE_EVERY_WORKING_DAYS: int = 2
     CAMPAIGN_CLOSE_AFTER_WORKING_DAYS: int = 6  # an open campaign closes itself this long after its due date
     SWEEP_INTERVAL_SECONDS: int = 300
+    # The scheduler (beat, RedBeat): it wakes at least every BEAT_MAX_INTERVAL_SECONDS, renewing its
+    # lock and heartbeat; the lock lapses BEAT_LOCK_TIMEOUT_SECONDS after its last renewal, and a
+    # standby beat, trying every BEAT_MAX_INTERVAL_SECONDS, takes over: within the sum of the two.
+    BEAT_MAX_INTERVAL_SECONDS: int = 10
+    BEAT_LOCK_TIMEOUT_SECONDS: int = 60
+    # /healthz/scheduler answers 503 when the heartbeat is older than this.
+    SCHEDULER_STALE_SECONDS: int = 30
     TIMEZONE: str = "Europe/Sofia"
     # Security
     LOGIN_RATE_LIMIT: str = "10 per minute"  # failed sign-ins per address, and per account (service/auth/limits.py)
@@ -220,6 +229,9 @@ class Settings:
         if len(self.METRICS_TOKEN) < MIN_METRICS_TOKEN_LENGTH:
             problems.append(f"METRICS_TOKEN must be set to a random value of at least {MIN_METRICS_TOKEN_LENGTH} "
                             "characters: /metrics is public without it")
+        if self.BEAT_LOCK_TIMEOUT_SECONDS < 3 * self.BEAT_MAX_INTERVAL_SECONDS:
+            # a beat between two renewals of its lock must not look dead to a standby
+            problems.append("BEAT_LOCK_TIMEOUT_SECONDS must be at least 3 x BEAT_MAX_INTERVAL_SECONDS")
         if problems:
             raise RuntimeError("Unsafe production settings: " + "; ".join(problems))
 

@@ -1,13 +1,30 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and the scheduler's heartbeat.
+
+The beat that holds the scheduler lock writes a heartbeat to Redis (REDIS_URL) on every pass of
+its loop (worker/beat.py): the time and which beat. `/healthz/scheduler` answers 503 once it is
+older than SCHEDULER_STALE_SECONDS (or missing, or unreadable), and /metrics carries its age as
+`goalflow_scheduler_heartbeat_age_seconds`, for an alert on "no beat for N seconds".
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
 from flask import Blueprint, current_app, jsonify
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 
+from service.config import Settings
 from service.extensions import db
 
 bp = Blueprint("health", __name__)
+
+SCHEDULER_HEARTBEAT_KEY = "goalflow:scheduler:heartbeat"
 
 
 @bp.get("/healthz")
@@ -40,3 +57,74 @@ def readyz():
     checks["broker"] = detail
     ready = checks["database"] == "ok" and ok
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+
+# -- the scheduler's heartbeat ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str):
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # A Redis that is down fails the probe within two seconds (no retries): it never hangs on it.
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2, retry=Retry(NoBackoff(), 0))
+
+
+def beat_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def write_scheduler_heartbeat(client, holder: str) -> None:
+    """Called by the beat holding the lock, on every pass of its loop."""
+    client.set(SCHEDULER_HEARTBEAT_KEY, json.dumps({"at": time.time(), "beat": holder}))
+
+
+@dataclass
+class Heartbeat:
+    status: str  # ok | stale | missing | unknown (Redis did not answer) | unmonitored (no Redis)
+    age: float | None = None  # seconds
+    beat: str = ""
+    error: str = ""
+
+
+def scheduler_heartbeat(settings: Settings) -> Heartbeat:
+    if not settings.REDIS_URL:  # the embedded mode: beat runs inside the one worker
+        return Heartbeat("unmonitored")
+    try:
+        raw = _redis(settings.REDIS_URL).get(SCHEDULER_HEARTBEAT_KEY)
+    except Exception as exc:  # any Redis failure: the heartbeat cannot be read
+        return Heartbeat("unknown", error=f"{type(exc).__name__}: {exc}"[:200])
+    if raw is None:
+        return Heartbeat("missing")
+    try:
+        record = json.loads(raw)
+        age = max(time.time() - float(record["at"]), 0.0)
+    except (ValueError, KeyError, TypeError):
+        return Heartbeat("missing", error="unreadable heartbeat")
+    status = "ok" if age <= settings.SCHEDULER_STALE_SECONDS else "stale"
+    return Heartbeat(status, round(age, 1), str(record.get("beat", "")))
+
+
+@bp.get("/healthz/scheduler")
+def scheduler():
+    beat = scheduler_heartbeat(current_app.config["GOALFLOW"])
+    body = {"status": beat.status, "age_seconds": beat.age, "beat": beat.beat}
+    if beat.error:
+        body["error"] = beat.error
+    return jsonify(body), 200 if beat.status in ("ok", "unmonitored") else 503
+
+
+class SchedulerCollector:
+    """`goalflow_scheduler_heartbeat_age_seconds`, read when Prometheus asks. No sample when
+    there is no heartbeat to read: alert on `absent(...)` as well as on its value."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def collect(self):
+        beat = scheduler_heartbeat(self.settings)
+        if beat.age is not None:
+            yield GaugeMetricFamily("goalflow_scheduler_heartbeat_age_seconds",
+                                    "Seconds since the scheduler (beat) last renewed its heartbeat", value=beat.age)

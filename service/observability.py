@@ -221,9 +221,13 @@ def process_metrics(settings: Settings) -> bytes:
     return generate_latest(DEFAULT_REGISTRY)
 
 
-def _outbox_metrics() -> bytes:
+def _outbox_metrics(settings: Settings) -> bytes:
+    """The gauges read when Prometheus asks: the outbox, and the scheduler's heartbeat."""
+    from service.health import SchedulerCollector
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(OutboxCollector())
+    registry.register(SchedulerCollector(settings))
     return generate_latest(registry)
 
 
@@ -237,7 +241,7 @@ def metrics() -> Response:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {settings.METRICS_TOKEN}".encode()):
             abort(401)
-    body = process_metrics(settings) + _outbox_metrics()
+    body = process_metrics(settings) + _outbox_metrics(settings)
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 
 
@@ -265,16 +269,14 @@ def _note_changes(session: Session, _flush_context) -> None:
                 noted.append((NOTIFICATIONS, (outcome,)))
 
 
-def note_deliveries(session: Session, statuses: list[str]) -> None:
-    """Delivery outcomes the outbox writes in bulk (Core UPDATEs, not seen above), counted when
-    their transaction commits like the rest."""
+def count_deliveries(statuses: list[str]) -> None:
+    """Delivery outcomes already committed (the outbox writes each in autocommit), counted now."""
     from service.notifications.models import FAILED, PENDING, SENT
 
-    noted = session.info.setdefault(_PENDING_KEY, [])
     for status in statuses:
         outcome = {SENT: "sent", FAILED: "failed", PENDING: "retried"}.get(status)
         if outcome:
-            noted.append((NOTIFICATIONS, (outcome,)))
+            NOTIFICATIONS.labels(outcome).inc()
 
 
 @event.listens_for(Session, "after_commit")

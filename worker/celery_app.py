@@ -8,10 +8,11 @@ was killed), each worker takes one task at a time, and the tasks themselves are 
 
 from __future__ import annotations
 
+import multiprocessing
 import weakref
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_shutting_down
 from flask import Flask
 
 from worker.schedule import beat_schedule
@@ -20,6 +21,9 @@ from worker.schedule import beat_schedule
 # transport never hands an unacknowledged task to a second worker while the first still runs it.
 VISIBILITY_TIMEOUT = 3600
 TASK_TIME_LIMIT = 900
+# The scheduler's Redis client: a Redis that is down or unreachable fails a call within seconds,
+# and worker/beat.py retries the pass with backoff.
+REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 
 
 def _transport_options(broker_url: str) -> dict:
@@ -52,8 +56,12 @@ def celery_init_app(app: Flask) -> Celery:
         broker_connection_timeout=2,
         broker_transport_options=_transport_options(broker_url),
         beat_schedule=beat_schedule(settings),
-        # With celery-redbeat (`beat -S redbeat.RedBeatScheduler`) only one beat runs: its lock is in Redis.
+        # With RedBeat (`beat --scheduler worker.beat.Scheduler`) only one beat runs: its lock is in
+        # Redis. The loop interval and the lock's timeout bound the takeover by a standby beat.
         redbeat_redis_url=settings.REDIS_URL or (broker_url if broker_url.startswith("redis") else None),
+        redbeat_redis_options=REDBEAT_REDIS_OPTIONS,
+        redbeat_lock_timeout=settings.BEAT_LOCK_TIMEOUT_SECONDS,
+        beat_max_loop_interval=settings.BEAT_MAX_INTERVAL_SECONDS,
         timezone=settings.TIMEZONE,
         enable_utc=True,
         include=["worker.tasks"],
@@ -76,3 +84,15 @@ def _fresh_pool(**_kwargs) -> None:
     for app in list(_bound_apps):
         with app.app_context():
             db.engine.dispose(close=False)
+
+
+# Set in the worker's main process when it begins a warm shutdown (SIGTERM: `docker stop`, a
+# deploy); its pool processes, forked after this was made, see it too. A batch being sent stops
+# after the message in hand and hands the rest back (service.notifications.service.deliver_due),
+# instead of holding its claims while the shutdown waits for it or until a SIGKILL ends it.
+shutting_down = multiprocessing.Event()
+
+
+@worker_shutting_down.connect
+def _tell_the_pool(**_kwargs) -> None:
+    shutting_down.set()

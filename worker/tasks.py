@@ -7,6 +7,7 @@ campaign exists once per plan and quarter. Running one twice, or two at once, do
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from celery import shared_task
@@ -17,7 +18,10 @@ from service.goals.import_jobs import IMPORT_DOCUMENT
 from service.notifications import service as outbox
 from service.notifications.reminders import sweep as run_sweep
 from service.progress import service as progress
+from worker.celery_app import shutting_down
 from worker.schedule import AUDIT_CHECKPOINT, CLOSE_CAMPAIGN, DELIVER_OUTBOX, OPEN_DUE_CAMPAIGNS, SWEEP
+
+log = logging.getLogger(__name__)
 
 # A database that is briefly away (restart, lock timeout) is retried with backoff and jitter.
 RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
@@ -33,15 +37,23 @@ def _moment(as_of: str | None) -> datetime | None:
     return moment
 
 
-@shared_task(name=DELIVER_OUTBOX, **RETRY)
-def deliver_outbox() -> dict:
-    totals = {"claimed": 0, "sent": 0, "retrying": 0, "failed": 0}
+@shared_task(name=DELIVER_OUTBOX, bind=True, **RETRY)
+def deliver_outbox(self) -> dict:
+    totals = {"claimed": 0, "sent": 0, "retrying": 0, "failed": 0, "handed_back": 0}
     for _ in range(MAX_BATCHES):
-        report = outbox.deliver_due()
+        if shutting_down.is_set():
+            break
+        report = outbox.deliver_due(should_stop=shutting_down.is_set)
         for key in totals:
             totals[key] += getattr(report, key)
         if report.claimed == 0 or report.sent == 0:
             break  # nothing more due, or the server refuses everything: do not spin
+    if totals["handed_back"]:
+        # This worker is stopping: another one takes the rows it gave back now, not at beat's next run.
+        try:
+            self.app.send_task(DELIVER_OUTBOX, retry=False, ignore_result=True)
+        except Exception as exc:  # the broker is away: beat's next run delivers them
+            log.info("no worker asked to take over the handed-back messages: %s", exc)
     return totals
 
 

@@ -3,15 +3,15 @@ worker claims due rows, sends them and marks them sent, retrying with backoff un
 sent or visibly failed.
 
 A worker claims a batch of due rows (OUTBOX_BATCH_SIZE) in one statement and sends it over one
-SMTP connection. It commits the outcomes together every COMMIT_EVERY (10) messages, at once after
-a message the server was slow to take, and at the end of the batch; it starts no message once
-the batch's claim is about to expire, and hands the rest back.
+SMTP connection, writing each message's outcome the moment the server has answered. Its claim
+lasts MAIL_CLAIM_SECONDS and is renewed while the batch is being sent, so a live worker keeps its
+batch and a dead worker's rows are due again within MAIL_CLAIM_SECONDS. A worker that is asked to
+stop (a warm shutdown) finishes the message in hand and hands the rest back at once.
 
 The one window in which a message can go out twice: the SMTP server accepted it and the worker
-died before committing "sent". That is at most the COMMIT_EVERY messages of the batch that the
-server took in quick succession just before (one message when the server is slow). Their claim
-then expires and they are sent again (with the same Message-ID). Nothing is ever lost: a row
-leaves "pending" only as "sent" or "failed".
+died before writing "sent". That is the one message the server was taking; its claim then
+expires and it is sent again (with the same Message-ID). Nothing is ever lost: a row leaves
+"pending" only as "sent" or "failed".
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
@@ -41,7 +42,7 @@ from service.extensions import db
 from service.notifications import mailer
 from service.notifications.messages import render
 from service.notifications.models import FAILED, PENDING, SENT, Attachment, Notification
-from service.observability import note_deliveries, request_id_var
+from service.observability import count_deliveries, request_id_var
 from service.org.models import User
 from service.uow import transaction
 
@@ -220,6 +221,7 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    handed_back: int = 0  # claimed, not tried: given back for another run
     ids: list[int] = field(default_factory=list)
 
 
@@ -233,6 +235,10 @@ def _due(now: datetime):
 
 
 def _claim_statement(now: datetime, limit: int | None):
+    """The rows to claim are chosen, and locked, once: in a MATERIALIZED common table expression.
+    As `id IN (SELECT ... LIMIT n)` the planner may run the limited subquery again for every row
+    (a nested-loop semi join, chosen on a table not analysed yet), and one claim then took every
+    due row instead of n. The outer UPDATE re-checks each row (SQLite has no row locks)."""
     s = settings()
     candidates = (
         select(Notification.id)
@@ -240,10 +246,12 @@ def _claim_statement(now: datetime, limit: int | None):
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit or s.OUTBOX_BATCH_SIZE)
         .with_for_update(skip_locked=True)
+        .cte("claimable")
+        .prefix_with("MATERIALIZED")
     )
     return (
         update(Notification)
-        .where(Notification.id.in_(candidates), *_due(now))
+        .where(Notification.id.in_(select(candidates.c.id)), *_due(now))
         .values(
             status=SENDING,
             next_attempt_at=now + timedelta(seconds=s.MAIL_CLAIM_SECONDS),
@@ -308,68 +316,111 @@ def _failure(note: Notification, exc: Exception, now: datetime) -> dict:
     return {"status": PENDING, "last_error": error, "next_attempt_at": now + retry_delay(note.attempts)}
 
 
-# The outcomes of a batch are committed together, in one transaction per COMMIT_EVERY messages: a
-# commit waits for PostgreSQL to flush its log to disk, which took longer than handing a message
-# to the SMTP server (one commit per message halved the rate). A message the server took its time
-# over (SLOW_SEND seconds or more) has its outcome, and those before it, committed at once: then
-# the commit costs little beside the conversation, and nothing waits uncommitted through a slow one.
-COMMIT_EVERY = 10
-SLOW_SEND = 0.05
+class _Batch:
+    """The claimed rows of one batch while it is being sent, and their writes.
 
+    Each message's outcome is written the moment the server has answered, in one statement on a
+    connection of the batch's own in autocommit mode: a worker killed at any moment leaves at most
+    the one message the server was taking unrecorded, to be sent again. On PostgreSQL these
+    statements do not wait for the commit to reach the disk (`synchronous_commit = off`): a commit
+    that waited for its flush cost more than handing the message to the SMTP server. What that
+    risks is confined to a crash of PostgreSQL itself, which can forget the last fraction of a
+    second of outcomes: those messages stay claimed and are sent again (the repeat the design
+    already allows), none is lost.
 
-class _Outcomes:
-    """What the server answered for the messages of a batch, until it is committed. Each row is
-    written only while it is still this worker's claim (status and claim expiry unchanged): a row
-    whose claim ran out and another worker took is that worker's to record."""
+    A row is written only while it is still this batch's claim (status and claim expiry
+    unchanged): a row whose claim ran out and another worker took is that worker's to record."""
 
     table = Notification.__table__
 
     def __init__(self, claimed_until: datetime) -> None:
-        self.sent: list[dict] = []
-        self.failures: list[tuple[int, dict]] = []
-        self.ours = (self.table.c.status == SENDING, self.table.c.next_attempt_at == claimed_until)
-        self.mark_sent = (
+        self.claimed_until = claimed_until
+        self.connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        dialect = self.connection.dialect
+        self.postgresql = dialect.name == "postgresql"
+        if self.postgresql:
+            self.connection.exec_driver_sql("SET synchronous_commit TO off")
+        self.unrecorded: list[tuple[int, dict]] = []  # outcomes whose statement failed, tried again at the end
+        # The statement of nearly every outcome, as the driver takes it: one round trip each, and
+        # two thirds of the Python a compiled statement costs (PostgreSQL prepares it after its
+        # fifth use). Times go in as the column type stores them.
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.mark_sent = (f"UPDATE {self.table.name} SET status = '{SENT}', sent_at = {mark}, last_error = ''"
+                          f" WHERE id = {mark} AND status = '{SENDING}' AND next_attempt_at = {mark}")
+        self.stored_time = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+
+    def _ours(self):
+        return self.table.c.status == SENDING, self.table.c.next_attempt_at == self.claimed_until
+
+    def _execute(self, statement, parameters: tuple | None = None):
+        try:
+            if isinstance(statement, str):
+                result = self.connection.exec_driver_sql(statement, parameters)
+            else:
+                result = self.connection.execute(statement)
+            self.connection.commit()  # nothing to commit in autocommit mode; ends SQLAlchemy's own transaction
+            return result
+        except Exception:
+            self.connection.rollback()  # the next statement starts afresh (on a new connection if this one died)
+            raise
+
+    def record(self, note_id: int, values: dict) -> None:
+        """One outcome, at once. Should the statement fail, the outcome is kept and tried again when
+        the batch ends; the caller stops sending (more outcomes could not be recorded either)."""
+        self.unrecorded.append((note_id, values))
+        self.flush()
+
+    def flush(self) -> None:
+        while self.unrecorded:
+            note_id, values = self.unrecorded[0]
+            if values["status"] == SENT:
+                self._execute(self.mark_sent, (self.stored_time(values["sent_at"]), note_id,
+                                               self.stored_time(self.claimed_until)))
+            else:
+                self._execute(update(self.table).where(self.table.c.id == note_id, *self._ours()).values(**values))
+            self.unrecorded.pop(0)
+            count_deliveries([values["status"]])
+
+    def renew(self, remaining: list[Notification], now: datetime) -> list[Notification]:
+        """Extend the claim on the rows not sent yet to MAIL_CLAIM_SECONDS from now: the batch's
+        heartbeat. Returns the rows still this batch's (a row whose claim ran out meanwhile, and
+        another worker took, is left to it)."""
+        until = now + timedelta(seconds=settings().MAIL_CLAIM_SECONDS)
+        ours = set(self._execute(
             update(self.table)
-            .where(self.table.c.id == bindparam("note_id"), *self.ours)
-            .values(status=SENT, sent_at=bindparam("at", type_=UTCDateTime()), last_error="")
-        )
+            .where(self.table.c.id.in_([note.id for note in remaining]), *self._ours())
+            .values(next_attempt_at=until)
+            .returning(self.table.c.id)
+        ).scalars())
+        self.claimed_until = until
+        return [note for note in remaining if note.id in ours]
 
-    def __len__(self) -> int:
-        return len(self.sent) + len(self.failures)
+    def release(self, notes: list[Notification]) -> None:
+        """Hand back claimed rows this worker will not try now: due again at once, the attempt not counted."""
+        if notes:
+            self._execute(
+                update(self.table)
+                .where(self.table.c.id.in_([note.id for note in notes]), *self._ours())
+                .values(status=PENDING, attempts=self.table.c.attempts - 1, next_attempt_at=utcnow())
+            )
 
-    def commit(self) -> None:
-        """Should this fail, the outcomes stay here for the next try, and the rows stay claimed
-        (sent again once the claim expires, if no try succeeds)."""
-        if not (self.sent or self.failures):
-            return
-        with transaction():
-            if self.sent:
-                db.session.execute(self.mark_sent, self.sent)  # one statement, many rows
-            for note_id, values in self.failures:
-                db.session.execute(update(self.table).where(self.table.c.id == note_id, *self.ours).values(**values))
-            note_deliveries(db.session(), [SENT] * len(self.sent) + [values["status"] for _, values in self.failures])
-        self.sent, self.failures = [], []
-
-
-def _release(notes: list[Notification], claimed_until: datetime) -> None:
-    """Hand back claimed rows this worker will not try now: due again at once, the attempt not counted."""
-    statement = (
-        update(Notification)
-        .where(
-            Notification.id.in_([note.id for note in notes]),
-            Notification.status == SENDING,
-            Notification.next_attempt_at == claimed_until,  # still this worker's claim
-        )
-        .values(status=PENDING, attempts=Notification.attempts - 1, next_attempt_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    with transaction():
-        db.session.execute(statement)
+    def close(self) -> None:
+        try:
+            if self.postgresql:
+                self.connection.exec_driver_sql("RESET synchronous_commit")  # the connection goes back to the pool
+        finally:
+            self.connection.close()
 
 
-def deliver_due(*, now: datetime | None = None, limit: int | None = None) -> DeliveryReport:
-    """Claim a batch of due messages and send them over one SMTP connection, committing their
-    outcomes every few messages (see COMMIT_EVERY) and at the end."""
+def deliver_due(*, now: datetime | None = None, limit: int | None = None,
+                should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+    """Claim a batch of due messages and send them over one SMTP connection, recording each
+    outcome as soon as the server has answered (see _Batch).
+
+    The claim lasts MAIL_CLAIM_SECONDS and is renewed, for the rows not sent yet, whenever less
+    than two thirds of it is left before a message, so that a live worker keeps its batch however
+    long it takes and a dead one's rows are due again soon. `should_stop` (the worker's warm
+    shutdown) is asked before each message: once it says so, the rows not sent are handed back."""
     s = settings()
     now = now or utcnow()
     _give_up_abandoned(now)
@@ -377,39 +428,40 @@ def deliver_due(*, now: datetime | None = None, limit: int | None = None) -> Del
     report = DeliveryReport(claimed=len(notes), ids=[note.id for note in notes])
     if not notes:
         return report
-    claimed_until = now + timedelta(seconds=s.MAIL_CLAIM_SECONDS)
-    # A message is not started unless it can be through before the claim runs out and another
-    # worker may take the row: what is left then is handed back for the next run.
-    stop_at = claimed_until - timedelta(seconds=min(s.MAIL_TIMEOUT_SECONDS, s.MAIL_CLAIM_SECONDS // 2))
-    outcomes = _Outcomes(claimed_until)
-    position, finished = 0, False
-    with mailer.transport(s) as transport:
-        try:
-            for position, note in enumerate(notes):
-                if utcnow() >= stop_at:
-                    outcomes.commit()
-                    _release(notes[position:], claimed_until)
+    batch = _Batch(now + timedelta(seconds=s.MAIL_CLAIM_SECONDS))
+    renew_below = timedelta(seconds=s.MAIL_CLAIM_SECONDS * 2 / 3)
+    queue = list(notes)  # the rows not tried yet
+    try:
+        with mailer.transport(s) as transport:
+            while queue:
+                if should_stop is not None and should_stop():
                     break
-                started = time.monotonic()
+                if batch.claimed_until - utcnow() < renew_below:
+                    queue = batch.renew(queue, utcnow())
+                    if not queue:
+                        break
+                note = queue.pop(0)
                 try:
                     transport.send(note, mailer.render(note, s))
                 except Exception as exc:  # any refusal or outage: retried later, never lost
                     values = _failure(note, exc, utcnow())
-                    outcomes.failures.append((note.id, values))
                     report.failed += values["status"] == FAILED
                     report.retrying += values["status"] == PENDING
                 else:
-                    outcomes.sent.append({"note_id": note.id, "at": utcnow()})
+                    values = {"status": SENT, "sent_at": utcnow(), "last_error": ""}
                     report.sent += 1
-                if len(outcomes) >= COMMIT_EVERY or time.monotonic() - started >= SLOW_SEND:
-                    outcomes.commit()
-            finished = True
-        finally:
-            outcomes.commit()
-            if not finished and position + 1 < len(notes):
-                # Stopped by an error: the messages not tried yet are due again at once; the one
-                # in hand stays claimed (it may have gone out) until its claim expires.
-                _release(notes[position + 1:], claimed_until)
+                batch.record(note.id, values)
+    finally:
+        # Stopped early (shutdown, or an error): outcomes not recorded yet are tried once more, and
+        # the rows not tried are handed back, due again at once. Should the database be away, the
+        # rows stay claimed and come back when the claim runs out.
+        try:
+            batch.flush()
+            batch.release(queue)
+            report.handed_back = len(queue)
+        except Exception as exc:
+            log.warning("outbox batch not closed cleanly (its claims run out by themselves): %s", exc)
+        batch.close()
     return report
 
 

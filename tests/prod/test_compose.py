@@ -77,7 +77,7 @@ def test_one_block_of_settings_is_shared_and_beat_is_single(compose):
         environment = compose["services"][name]["environment"]
         assert {k: environment[k] for k in shared} == shared, name
     beat = compose["services"]["beat"]
-    assert beat["command"][-2:] == ["--scheduler", "redbeat.RedBeatScheduler"]
+    assert beat["command"][-2:] == ["--scheduler", "worker.beat.Scheduler"]
     assert "deploy" not in beat and "scale" not in beat  # never more than one
     web = compose["services"]["web"]["command"]
     assert web[0] == "gunicorn" and web[-1] == "service.wsgi:app"

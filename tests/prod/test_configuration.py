@@ -58,6 +58,7 @@ def test_from_env_reads_every_kind_of_value():
         ({"DATABASE_URL": ""}, "PostgreSQL"),
         ({"DATABASE_URL": "sqlite:////tmp/x.db"}, "PostgreSQL"),
         ({"BROKER_URL": ""}, "BROKER_URL"),
+        ({"BEAT_LOCK_TIMEOUT_SECONDS": "20"}, "BEAT_LOCK_TIMEOUT_SECONDS"),  # a live beat could lose its lock
     ],
 )
 def test_unsafe_production_settings_are_refused(change, complaint):

@@ -54,6 +54,30 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def client_pid(port: int, groups: set[int]) -> int | None:
+    """The process, among these process groups, that holds the client end of a local TCP
+    connection whose local port is `port` (e.g. the SMTP sink's peer): which worker is sending."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port:
+            inode = fields[9]
+            break
+    if inode is None:
+        return None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) not in groups:
+                continue
+            if any(os.readlink(fd) == f"socket:[{inode}]" for fd in (entry / "fd").iterdir()):
+                return int(entry.name)
+        except OSError:  # gone meanwhile
+            continue
+    return None
+
+
 class RedisServer:
     def __init__(self, directory: Path):
         executable = shutil.which("redis-server")

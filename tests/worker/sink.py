@@ -36,6 +36,7 @@ class Sink:
         # Called with each message before it is taken: a reply such as "451 4.3.0 later", DROP, or
         # None to take it. Runs in the server's thread.
         self.answer: Callable[[EmailMessage], str | None] | None = None
+        self.last_peer: tuple[str, int] | None = None  # the client whose message `answer` is looking at
         self._lock = threading.Lock()
         self.port = free_port()
         self.controller: Controller | None = None
@@ -50,6 +51,7 @@ class Sink:
         if self.delay:
             await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.content, policy=policy.default)
+        self.last_peer = session.peer
         reply = self.reply or (self.answer(message) if self.answer else None)
         if reply == DROP:
             server.transport.close()

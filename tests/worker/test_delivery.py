@@ -1,15 +1,16 @@
 """Delivering a batch: one SMTP connection for it, refusals and dropped connections in the middle,
-outcomes committed every few messages, the claim's expiry respected, and the bytes sent being the
-email `build_message` composes. Against the aiosmtpd sink, on SQLite and PostgreSQL."""
+each outcome committed before the next message, the claim renewed while the batch lasts and
+handed back when asked to stop, and the bytes sent being the email `build_message` composes. Against the aiosmtpd sink, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
 import time_machine
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from service.config import Settings
 from service.db import utcnow
@@ -97,12 +98,12 @@ def test_a_server_that_goes_away_with_421_is_greeted_again_for_the_next_message(
     assert [r.status for r in rows(notes)] == ["sent", "pending", "sent", "sent"]
 
 
-def test_outcomes_are_committed_every_few_messages(world, sink, smtp_settings, monkeypatch):
-    """What a worker killed at any moment would send again: the messages taken since the last commit."""
-    count = 2 * outbox.COMMIT_EVERY + 5
+def test_each_outcome_is_committed_before_the_next_message_is_sent(world, sink, smtp_settings):
+    """What a worker killed at any moment would send again: only the message the server was taking."""
+    count = 25
     notes = queue(world, count)
     engine = db.engine
-    committed: list[int] = []  # rows committed as sent, as each message arrives
+    committed: list[int] = []  # rows committed as sent, seen by another connection as each message arrives
 
     def look(message):
         with engine.connect() as connection:
@@ -111,46 +112,69 @@ def test_outcomes_are_committed_every_few_messages(world, sink, smtp_settings, m
             ))
 
     sink.answer = look
-    monkeypatch.setattr(outbox, "SLOW_SEND", 60)  # however slow the machine running the test
     assert outbox.deliver_due(limit=count).sent == count
-    taken_before = range(count)  # the messages the server had taken when each one arrived
-    uncommitted = [taken - done for taken, done in zip(taken_before, committed, strict=True)]
-    assert max(uncommitted) == outbox.COMMIT_EVERY - 1 and min(uncommitted) == 0
+    assert committed == list(range(count))
+    assert sink.connections == 1  # and still one connection for the batch
     assert [r.status for r in rows(notes)] == ["sent"] * count
 
 
-def test_after_a_slow_message_its_outcome_is_committed_before_the_next(world, sink, smtp_settings):
-    notes = queue(world, 3)
-    engine = db.engine
-    committed: list[int] = []
-
-    def look(message):
-        with engine.connect() as connection:
-            committed.append(connection.scalar(
-                select(func.count()).select_from(Notification).where(Notification.status == "sent")
-            ))
-
-    sink.answer = look
-    sink.delay = outbox.SLOW_SEND * 2
-    assert outbox.deliver_due().sent == 3
-    assert committed == [0, 1, 2]  # a worker dying now would send one message again, no more
-    assert [r.status for r in rows(notes)] == ["sent"] * 3
-
-
-def test_no_message_is_started_once_the_claim_is_about_to_expire(world, sink, smtp_settings):
+def test_a_batch_that_outlasts_its_claim_renews_it_and_keeps_its_rows(world, sink, smtp_settings):
     notes = queue(world, 4)
-    second = message_id(notes[1])
+    claim = timedelta(seconds=smtp_settings.MAIL_CLAIM_SECONDS)
+    seen: list[datetime] = []  # the claim on the last row, as each message arrives
+    engine = db.engine
+
     with time_machine.travel(utcnow(), tick=False) as clock:
-        # the server takes the second message as the claim's time runs out
-        sink.answer = lambda message: clock.shift(timedelta(seconds=smtp_settings.MAIL_CLAIM_SECONDS)) if (
-            message["Message-ID"] == second) else None
+        start = utcnow()
+
+        def slow(message):  # each message takes half the claim's time
+            with engine.connect() as connection:
+                seen.append(connection.scalar(select(Notification.next_attempt_at).where(Notification.id == notes[-1].id)))
+            clock.shift(claim / 2)
+
+        sink.answer = slow
         report = outbox.deliver_due()
-        assert (report.claimed, report.sent) == (4, 2)
-        handed_back = rows(notes)[2:]
-        assert [(r.status, r.attempts) for r in handed_back] == [("pending", 0)] * 2  # the attempt is not counted
-        assert all(r.next_attempt_at <= utcnow() for r in handed_back)  # due again at once
-        sink.answer = None
-        assert outbox.deliver_due().sent == 2
+        assert (report.claimed, report.sent, report.handed_back) == (4, 4, 0)
+        assert sink.connections == 1
+        # from the second message on, half the claim is left: renewed to a whole claim before each
+        assert seen == [start + claim, start + claim * 3 / 2, start + claim * 2, start + claim * 5 / 2]
+        assert [(r.status, r.attempts) for r in rows(notes)] == [("sent", 1)] * 4
+    assert sorted(m["Message-ID"] for m in sink.messages) == sorted(message_id(n) for n in notes)
+
+
+def test_a_renewal_leaves_a_row_another_worker_took_meanwhile(world, sink, smtp_settings):
+    notes = queue(world, 3)
+    claim = timedelta(seconds=smtp_settings.MAIL_CLAIM_SECONDS)
+    engine = db.engine
+    theirs = utcnow() + timedelta(hours=1)
+    first = message_id(notes[0])
+
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        def stalled(message):
+            if message["Message-ID"] == first:  # the server took a whole claim over it; another worker took row 3
+                clock.shift(claim)
+                with engine.begin() as connection:
+                    connection.execute(Notification.__table__.update().where(Notification.__table__.c.id == notes[2].id)
+                                       .values(status="sending", next_attempt_at=theirs))
+
+        sink.answer = stalled
+        report = outbox.deliver_due()
+        assert (report.claimed, report.sent) == (3, 2)
+    assert [m["Message-ID"] for m in sink.messages] == [message_id(notes[0]), message_id(notes[1])]
+    first_row, second, taken = rows(notes)
+    assert (first_row.status, second.status) == ("sent", "sent")
+    assert (taken.status, taken.next_attempt_at) == ("sending", theirs)  # the other worker's
+
+
+def test_asked_to_stop_it_finishes_the_message_in_hand_and_hands_back_the_rest(world, sink, smtp_settings):
+    notes = queue(world, 5)
+    stop_after = 2
+    report = outbox.deliver_due(should_stop=lambda: len(sink.messages) >= stop_after)
+    assert (report.claimed, report.sent, report.handed_back) == (5, 2, 3)
+    handed_back = rows(notes)[2:]
+    assert [(r.status, r.attempts) for r in handed_back] == [("pending", 0)] * 3  # the attempt is not counted
+    assert all(r.next_attempt_at <= utcnow() for r in handed_back)  # due again at once
+    assert outbox.deliver_due().sent == 3
     assert sorted(m["Message-ID"] for m in sink.messages) == sorted(message_id(n) for n in notes)
 
 
@@ -238,21 +262,21 @@ def test_an_outcome_is_not_written_over_a_claim_another_worker_has_taken(world, 
     assert (taken.status, taken.next_attempt_at) == ("sending", theirs)  # still the other worker's
 
 
-def test_outcomes_whose_commit_fails_are_kept_for_the_next_try(world, sink, smtp_settings, monkeypatch):
-    notes = queue(world, 1)
-    claimed = outbox._claim_rows(utcnow(), None)
-    claimed_until = db.session.scalar(select(Notification.next_attempt_at).where(Notification.id == notes[0].id))
-    outcomes = outbox._Outcomes(claimed_until)
-    outcomes.sent.append({"note_id": claimed[0].id, "at": utcnow()})
-    real_execute = db.session.execute
+def test_an_outcome_whose_write_fails_is_written_at_the_end_and_the_batch_stops(world, sink, smtp_settings,
+                                                                                 monkeypatch):
+    notes = queue(world, 3)
+    real_execute = outbox._Batch._execute
+    failures = iter([True])  # the first outcome's write fails once: the database went away for a moment
 
-    def database_gone(*args, **kwargs):
-        raise OSError("connection lost")
+    def flaky(self, statement, parameters=None):
+        if statement is self.mark_sent and next(failures, False):
+            raise OperationalError("UPDATE", {}, Exception("connection lost"))
+        return real_execute(self, statement, parameters)
 
-    monkeypatch.setattr(db.session, "execute", database_gone)
-    with pytest.raises(OSError):
-        outcomes.commit()
-    monkeypatch.setattr(db.session, "execute", real_execute)
-    assert len(outcomes) == 1  # not forgotten with the failed transaction
-    outcomes.commit()
-    assert len(outcomes) == 0 and rows(notes)[0].status == "sent"
+    monkeypatch.setattr(outbox._Batch, "_execute", flaky)
+    with pytest.raises(OperationalError):
+        outbox.deliver_due()
+    assert len(sink.messages) == 1  # no more messages once outcomes could not be written
+    first, *rest = rows(notes)
+    assert first.status == "sent"  # written when the batch ended
+    assert [(r.status, r.attempts) for r in rest] == [("pending", 0)] * 2  # handed back
