@@ -43,6 +43,8 @@ def load_demo(password: str) -> Administration:
     if admin is not None:
         return admin
     admin = org.create_administration(name=ADMINISTRATION, slug=SLUG)
+    org.update_administration(actor=None, administration_id=admin.id,
+                              changes={"mail_from_name": ADMINISTRATION, "mail_from_address": "noreply@haskovo.demo"})
     units = {code: org.create_unit(administration=admin, code=code, name=name, kind=kind) for code, name, kind in UNITS}
     for email, name, role, unit_code in USERS:
         org.create_user(

@@ -15,6 +15,8 @@ from service.api.common import (
     with_etag,
 )
 from service.approvals import service as approvals
+from service.approvals.claims import as_json as claims_json
+from service.approvals.claims import claim_of
 from service.approvals.models import OPEN, TransitionRequest
 
 bp = Blueprint("approvals", __name__, url_prefix="/api/v1", description="Transition requests and decisions")
@@ -24,7 +26,8 @@ def request_body(req: TransitionRequest, claims: list | None = None) -> dict:
     """The request as the schema shows it, with the approvals I may give now."""
     if claims is None:
         claims = approvals.claims(actor(), req) if req.status == OPEN else []
-    body = {name: getattr(req, name) for name in s.RequestSchema().fields if name != "awaiting_me"}
+    body = {name: getattr(req, name) for name in s.RequestSchema().fields if name not in ("awaiting_me", "claim")}
+    body["claim"] = claims_json(claim_of(req))
     body["awaiting_me"] = [
         {"slot_id": c.slot.id, "role": c.slot.role, "unit_id": c.slot.unit_id, "on_behalf_of": c.on_behalf_of}
         for c in claims

@@ -306,15 +306,39 @@ def get_administration(actor: User, administration_id: int) -> Administration:
 
 
 def rename_administration(*, actor: User, administration_id: int, name: str) -> Administration:
+    return update_administration(actor=actor, administration_id=administration_id, changes={"name": name})
+
+
+SENDER_FIELDS = ("name", "mail_from_name", "mail_from_address")
+
+
+def update_administration(*, actor: User | None, administration_id: int, changes: dict) -> Administration:
+    """Its name, and the sender of its emails (a name and an address; an empty address: MAIL_FROM)."""
+    changes = {k: (changes[k] or "").strip() for k in SENDER_FIELDS if k in changes}
+    problems = {}
+    if "name" in changes and not changes["name"]:
+        problems["name"] = "required"
+    address = changes.get("mail_from_address", "")
+    if address and (not EMAIL.match(address) or not address.isascii()):
+        problems["mail_from_address"] = "not a valid email address"
+    if any(ch in value for value in changes.values() for ch in "\r\n\0"):
+        problems.setdefault("mail_from_name", "must be one line")
+    if problems:
+        raise GoalflowError("invalid_input", fields=problems)
     with transaction():
-        admin = get_administration(actor, administration_id)
-        if not authz.manages(actor, admin.id):
-            raise GoalflowError("forbidden")
-        before = {"name": admin.name}
-        admin.name = name.strip()
+        if actor is None:  # the installation itself (the demo, the command line)
+            admin = db.session.get(Administration, administration_id)
+        else:
+            admin = get_administration(actor, administration_id)
+            if not authz.manages(actor, admin.id):
+                raise GoalflowError("forbidden")
+        before = {k: getattr(admin, k) for k in SENDER_FIELDS}
+        for key, value in changes.items():
+            setattr(admin, key, value)
         audit.record(
-            chain_id=admin.id, action="administration_renamed", subject_type="administration", subject_id=admin.id,
-            actor_id=actor.id, before=before, after={"name": admin.name},
+            chain_id=admin.id, action="administration_changed" if set(changes) - {"name"} else "administration_renamed",
+            subject_type="administration", subject_id=admin.id,
+            actor_id=actor.id if actor else None, before=before, after={k: getattr(admin, k) for k in SENDER_FIELDS},
         )
     return admin
 

@@ -36,6 +36,9 @@ REQUEST_STATUSES = {
 }
 RISKS = {"on_track": _l("On track"), "at_risk": _l("At risk"), "off_track": _l("Off track")}
 OUTBOX_STATUSES = {"pending": _l("pending"), "sending": _l("sending"), "sent": _l("sent"), "failed": _l("failed")}
+SUBJECT_WORDS = {"goal": _l("Goal"), "plan": _l("Plan"), "progress_report": _l("Quarterly report on goal")}
+# Fields a request may change beside the state and the achieved values (approvals/claims.py).
+CLAIM_FIELDS = {"risk": _l("Risk"), "narrative": _l("Progress information")}
 UNIT_KINDS = {
     "cabinet": _l("cabinet"), "directorate": _l("directorate"), "department": _l("department"), "sector": _l("sector"),
 }
@@ -123,6 +126,11 @@ def generic_description(status: int | None, message: str) -> bool:
     return message in ("Internal Server Error", None, "") or (known is not None and message == known.description)
 
 
+def claim_value(field: str, value: str) -> str:
+    """A claimed field's value as people read it (a risk level's name, not its code)."""
+    return _word(RISKS, value) if field == "risk" and value else value
+
+
 def progress_enabled() -> bool:
     from service.web.progress import progress_service
 
@@ -142,6 +150,15 @@ def subject_path(req) -> str:
     return kind.path(db.session.get(kind.model, req.subject_id, options=[lazyload("*")]))
 
 
+def subject_label(req) -> str:
+    """"Goal 5. Its title" for a request's object, from the session where the page has read it."""
+    kind = subjects.kind(req.subject_type)
+    described = kind.describe(db.session.get(kind.model, req.subject_id, options=[lazyload("*")]))
+    title = described["title"]
+    title = title if len(title) <= 80 else title[:79].rsplit(" ", 1)[0] + "…"
+    return f"{_word(SUBJECT_WORDS, req.subject_type)} {described['number']}. {title}"
+
+
 @bp.record_once
 def _globals(state) -> None:
     """Words for codes, usable in every template and macro (macros do not see context processors)."""
@@ -153,9 +170,13 @@ def _globals(state) -> None:
         risk_name=lambda code: _word(RISKS, code),
         outbox_status=lambda code: _word(OUTBOX_STATUSES, code),
         unit_kind=lambda code: _word(UNIT_KINDS, code),
+        subject_word=lambda code: _word(SUBJECT_WORDS, code),
+        claim_field=lambda code: _word(CLAIM_FIELDS, code),
+        claim_value=claim_value,
         progress_enabled=progress_enabled,
         transition_label=transition_label,
         subject_path=subject_path,
+        subject_label=subject_label,
         http_title=http_title,
         generic_description=generic_description,
     )

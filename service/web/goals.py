@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from service import subjects
 from service.approvals import service as approvals
+from service.approvals.claims import claim_of
 from service.approvals.models import TransitionRequest
 from service.auth.login import is_fresh
 from service.errors import GoalflowError
@@ -36,7 +37,7 @@ def request_view(req: TransitionRequest | None, subject_type: str) -> dict | Non
         return None
     t = workflow_for(subject_type).transition(req.transition)
     labels = {s.name: s.label.get(lang(), s.name) for s in t.stages}
-    return {"request": req, "transition": t, "stage_labels": labels}
+    return {"request": req, "transition": t, "stage_labels": labels, "claim": claim_of(req, lang=lang())}
 
 
 def goal_context(goal_id: int, **extra) -> dict:

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from service import subjects
 from service.approvals import service as approvals
+from service.approvals.claims import Claim, claim_of
 from service.approvals.models import TransitionRequest
 from service.errors import GoalflowError
 from service.extensions import db
@@ -27,6 +28,7 @@ class Item:
     stage: str
     number: int
     title: str
+    claim: Claim
 
 
 @dataclass
@@ -53,6 +55,7 @@ def inbox_items() -> list[Item]:
                 transition=t.label.get(language, t.name),
                 on_behalf_of=[c.on_behalf_of.name for c in claims if c.on_behalf_of],
                 stage=stage_label,
+                claim=claim_of(req, subject, language),
                 **subjects.kind(req.subject_type).describe(subject),
             )
         )
@@ -63,6 +66,25 @@ def inbox_items() -> list[Item]:
 @login_required
 def inbox():
     return render_template("inbox.html", items=inbox_items(), outcomes=None, lang=lang(), form={}, errors={})
+
+
+@bp.get("/approvals/<int:request_id>")
+@login_required
+def decision_page(request_id: int):
+    """One request and its whole claim, decided here: where an approval email leads."""
+    from service.web.goals import request_view
+
+    req = approvals.get_request(current_user, request_id)
+    context = {
+        "open": request_view(req, req.subject_type),
+        "claims": approvals.claims(current_user, req),
+        "wf": workflow_for(req.subject_type),
+        "lang": lang(),
+        "errors": {},
+        "form": {},
+        "error_for": "",
+    }
+    return render_template("decision.html", **context)
 
 
 @bp.post("/approvals")
