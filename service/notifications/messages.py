@@ -72,33 +72,34 @@ _OBJECT_SHORT = {
     "en": "{% if subject_type == 'plan' %}plan {{ number }}{% else %}goal {{ number }} '{{ title|short }}'{% endif %}",
 }
 # What a request claims (claim_context below), what to do, and by when: in every message that
-# asks someone to decide, so that the email alone says what the decision is about.
+# asks someone to decide, so that the email alone says what the decision is about. Line breaks
+# are written {{ nl }}: a newline right after a block tag would be trimmed.
 _CLAIM = {
-    "bg": "{% if claim %}\n\nИскането: от „{{ claim.from_label }}“ в „{{ claim.to_label }}“."
-    "{% for i in claim.indicators %}\n- {{ i.name }}: целева стойност {{ i.target or '–' }}, "
+    "bg": "{% if claim %}{{ nl }}{{ nl }}Искането: от „{{ claim.from_label }}“ в „{{ claim.to_label }}“."
+    "{% for i in claim.indicators %}{{ nl }}- {{ i.name }}: целева стойност {{ i.target or '–' }}, "
     "заявено постигнато {{ i.claimed or '–' }}{% if i.current and i.current != i.claimed %} (записано досега: "
     "{{ i.current }}){% endif %}{% endfor %}"
-    "{% for f in claim.fields %}\n- {{ f.label }}: {{ f.before or '–' }} → {{ f.after or '–' }}{% endfor %}"
-    "\nПричина: {{ claim.reason or '–' }}"
-    "\nРешили досега: {{ claim.decided or 'никой' }}"
-    "{% if claim.awaited %}\nОчакват се още: {{ claim.awaited }}{% endif %}"
-    "{% if claim.decide_by %}\nСрок за решение: {{ claim.decide_by|day(lang) }} – след него искането се "
+    "{% for f in claim.fields %}{{ nl }}- {{ f.label }}: {{ f.before or '–' }} → {{ f.after or '–' }}{% endfor %}"
+    "{{ nl }}Причина: {{ claim.reason or '–' }}"
+    "{{ nl }}Решили досега: {{ claim.decided or 'никой' }}"
+    "{% if claim.awaited %}{{ nl }}Очакват се още: {{ claim.awaited }}{% endif %}"
+    "{% if claim.decide_by %}{{ nl }}Срок за решение: {{ claim.decide_by|day(lang) }} – след него искането се "
     "докладва на главния секретар.{% endif %}{% endif %}",
-    "en": "{% if claim %}\n\nThe request: from '{{ claim.from_label }}' to '{{ claim.to_label }}'."
-    "{% for i in claim.indicators %}\n- {{ i.name }}: target {{ i.target or '–' }}, "
+    "en": "{% if claim %}{{ nl }}{{ nl }}The request: from '{{ claim.from_label }}' to '{{ claim.to_label }}'."
+    "{% for i in claim.indicators %}{{ nl }}- {{ i.name }}: target {{ i.target or '–' }}, "
     "claimed achieved {{ i.claimed or '–' }}{% if i.current and i.current != i.claimed %} (recorded so far: "
     "{{ i.current }}){% endif %}{% endfor %}"
-    "{% for f in claim.fields %}\n- {{ f.label }}: {{ f.before or '–' }} → {{ f.after or '–' }}{% endfor %}"
-    "\nReason: {{ claim.reason or '–' }}"
-    "\nDecided so far: {{ claim.decided or 'nobody' }}"
-    "{% if claim.awaited %}\nStill awaited: {{ claim.awaited }}{% endif %}"
-    "{% if claim.decide_by %}\nDecide by: {{ claim.decide_by|day(lang) }} – after that the request is reported "
+    "{% for f in claim.fields %}{{ nl }}- {{ f.label }}: {{ f.before or '–' }} → {{ f.after or '–' }}{% endfor %}"
+    "{{ nl }}Reason: {{ claim.reason or '–' }}"
+    "{{ nl }}Decided so far: {{ claim.decided or 'nobody' }}"
+    "{% if claim.awaited %}{{ nl }}Still awaited: {{ claim.awaited }}{% endif %}"
+    "{% if claim.decide_by %}{{ nl }}Decide by: {{ claim.decide_by|day(lang) }} – after that the request is reported "
     "to the chief secretary.{% endif %}{% endif %}",
 }
 _TODO = {
-    "bg": "{% if claim %}\n\nКакво да направите: отворете искането от връзката по-долу, прочетете заявеното и "
+    "bg": "{% if claim %}{{ nl }}{{ nl }}Какво да направите: отворете искането от връзката по-долу, прочетете заявеното и "
     "изберете „Одобрявам“ или „Отхвърлям“ (при отхвърляне напишете причината).{% endif %}",
-    "en": "{% if claim %}\n\nWhat to do: open the request from the link below, read what is claimed and choose "
+    "en": "{% if claim %}{{ nl }}{{ nl }}What to do: open the request from the link below, read what is claimed and choose "
     "Approve or Reject (a rejection needs a reason).{% endif %}",
 }
 
@@ -368,7 +369,7 @@ def render(kind: str, lang: str, params: dict, link: str) -> tuple[str, str, str
     catalog = MESSAGES[kind]
     lang = lang if lang in catalog else "bg"
     subject_tpl, body_tpl = catalog[lang]
-    context = {"on_behalf": "", "claim": None, "subject_type": "goal", **params, "lang": lang}
+    context = {"on_behalf": "", "claim": None, "subject_type": "goal", **params, "lang": lang, "nl": "\n"}
     subject = " ".join(_template(subject_tpl, False).render(**context).split())
     text = _template(body_tpl, False).render(**context)
     body_html = _template(body_tpl, True).render(**context).replace("\n", "<br>\n")
