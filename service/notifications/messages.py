@@ -36,11 +36,16 @@ def short_title(text: str, length: int = 60) -> str:
     return text[: length - 1].rsplit(" ", 1)[0].rstrip(",;:–-") + "…"
 
 
+def role_name(code: str, lang: str = "bg") -> str:
+    return ROLE_NAMES.get(code, {}).get(lang, code)
+
+
 def _environment(autoescape: bool) -> Environment:
     env = Environment(autoescape=autoescape, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["day"] = format_day
     env.filters["quarter"] = format_quarter
     env.filters["short"] = short_title
+    env.filters["role"] = role_name
     return env
 
 
@@ -139,6 +144,20 @@ MESSAGES: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "Goal {{ number }} is now '{{ state }}'",
             "Goal {{ number }} '{{ title }}' moved from '{{ before }}' to '{{ state }}'.",
+        ),
+    },
+    "deciding_role_granted": {
+        "bg": (
+            "Дадена роля с право на решение: {{ role|role(lang) }} – {{ person }}",
+            "{{ actor }} даде на {{ person }} ({{ email }}) ролята „{{ role|role(lang) }}“"
+            "{% if unit %} в {{ unit }}{% endif %} на {{ at|day(lang) }}. С нея {{ person }} решава по исканията."
+            " Ако не сте знаели за това, проверете го с администратора: всяко даване на роля е записано в журнала.",
+        ),
+        "en": (
+            "A deciding role was granted: {{ role|role(lang) }} – {{ person }}",
+            "{{ actor }} gave {{ person }} ({{ email }}) the role '{{ role|role(lang) }}'"
+            "{% if unit %} in {{ unit }}{% endif %} on {{ at|day(lang) }}. With it {{ person }} decides requests."
+            " If you did not know of it, check it with the administrator: every grant is recorded in the audit trail.",
         ),
     },
     "substitute_named": {

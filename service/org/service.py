@@ -128,6 +128,7 @@ def create_user(
         db.session.add(user)
         for role, unit in roles:
             _add_role(user, role, unit)
+        _check_duties(user)
         db.session.flush()
         audit.record(
             chain_id=administration.id if administration else 0,
@@ -137,7 +138,46 @@ def create_user(
             actor_id=actor.id if actor else None,
             after={"email": email, "roles": [f"{r}@{u.code}" if u else str(r) for r, u in roles]},
         )
+        _record_grants(user, set(), actor)
     return user
+
+
+def _check_duties(user: User) -> None:
+    """Separation of duties: no deciding role beside the administrator's on one account."""
+    if authz.conflicting_duties(r.role for r in user.roles):
+        raise GoalflowError("roles_conflict", fields={"roles": "a deciding role and the administrator role"})
+
+
+def _held(user: User) -> set[tuple[Role, int | None]]:
+    return {(Role(r.role), r.unit_id if r.unit_id is not None else (r.unit.id if r.unit else None)) for r in user.roles}
+
+
+def _record_grants(user: User, before: set[tuple[Role, int | None]], actor: User | None) -> None:
+    """Every deciding role newly held is recorded in the audit trail on its own, and the governor
+    and the chief secretary are told by email (grants made by the installation itself, as its
+    first people are set up, are recorded only)."""
+    from service.notifications.recipients import role_holders
+
+    granted = sorted((role, unit_id) for role, unit_id in _held(user) - before if role in authz.DECIDING_ROLES)
+    if not granted:
+        return
+    admin_id = user.administration_id or 0
+    now = utcnow()
+    watchers = role_holders(admin_id, [Role.GOVERNOR, Role.CHIEF_SECRETARY]) if actor is not None and admin_id else []
+    for role, unit_id in granted:
+        unit = db.session.get(Unit, unit_id) if unit_id else None
+        audit.record(
+            chain_id=admin_id, action="deciding_role_granted", subject_type="user", subject_id=user.id,
+            actor_id=actor.id if actor else None,
+            after={"role": str(role), "unit": unit.code if unit else None, "email": user.email}, at=now,
+        )
+        for watcher in watchers:
+            outbox.enqueue(
+                kind="deciding_role_granted", recipient=watcher, subject_type="user", subject_id=user.id,
+                params={"person": user.name, "email": user.email, "role": str(role), "unit": unit.code if unit else "",
+                        "actor": actor.name, "at": local_today(now)},
+                path="/", due_moment=f"grant:{role}:{unit_id or ''}:{now.isoformat()}",
+            )
 
 
 def _add_role(user: User, role: Role, unit: Unit | None) -> None:
@@ -156,11 +196,16 @@ def _add_role(user: User, role: Role, unit: Unit | None) -> None:
 def assign_role(*, user: User, role: Role, unit: Unit | None, actor: User | None = None) -> None:
     if actor is not None and not authz.manages(actor, user.administration_id):
         raise GoalflowError("forbidden")
+    if actor is not None and actor.id == user.id:
+        raise GoalflowError("own_roles")
     with transaction():
         if any(r.role == role and r.unit_id == (unit.id if unit else None) for r in user.roles):
             raise GoalflowError("duplicate", what=f"{role}")
+        before = _held(user)
         _add_role(user, role, unit)
+        _check_duties(user)
         db.session.flush()
+        _record_grants(user, before, actor)
         audit.record(
             chain_id=user.administration_id or 0,
             action="role_assigned",
@@ -425,12 +470,17 @@ def update_user(*, actor: User, user_id: int, changes: dict) -> User:
         if "active" in changes and changes["active"] != user.active:
             user.active = changes["active"]
             user.session_generation += 1
+        held = _held(user)
         if "roles" in changes:
+            if user.id == actor.id:
+                raise GoalflowError("own_roles")
             user.roles.clear()
             db.session.flush()  # the old assignments leave before the new ones meet the unique constraint
             for role, unit_id in changes["roles"]:
                 _add_role(user, Role(role), get_unit(actor, unit_id) if unit_id is not None else None)
+            _check_duties(user)
         db.session.flush()
+        _record_grants(user, held, actor)
         audit.record(
             chain_id=user.administration_id or 0, action="user_changed", subject_type="user", subject_id=user.id,
             actor_id=actor.id, before=before,

@@ -58,7 +58,7 @@ def _refused(exc: GoalflowError, which: str, page=_people_page):
     if exc.status == 404:
         raise exc
     db.session.rollback()
-    errors = field_errors(exc, {"unit": "unit_id"}) or {"_": error_message(exc)}
+    errors = field_errors(exc, {"unit": "unit_id", "roles": "role"}) or {"_": error_message(exc)}
     return page(exc.status, errors=errors, form=request.form,
                 error_for=which, problem=error_message(exc))
 

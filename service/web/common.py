@@ -78,6 +78,9 @@ FIELD_MESSAGES = {
     "no such role": _l("Choose a role from the list."),
     "the unit belongs to another administration": _l("The unit belongs to another administration."),
     "passwords differ": _l("The two new passwords differ."),
+    "a deciding role and the administrator role": _l(
+        "A role that decides cannot sit beside the administrator's on one account."
+    ),
 }
 _PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"^the achieved value of .* is required$"), lambda m: _("The achieved value is required.")),
