@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import date
 from pathlib import Path
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -18,7 +19,7 @@ from service.common import settings
 from service.errors import GoalflowError
 from service.goals import documents
 from service.goals.documents import PROGRESS_ONLY, UPDATE, ImportResult
-from service.web.common import error_message, lang
+from service.web.common import error_message, field_errors, lang, parse_date
 from service.web.views import bp
 from service.workflow_registry import workflow_for
 
@@ -58,17 +59,29 @@ def _preview(result: ImportResult, filename: str, token: str):
     )
 
 
-def _attempt(data: bytes, filename: str, *, dry_run: bool):
+def _archive_choice() -> dict:
+    """Whether the file is a past year's report signed on paper, and the day it was signed."""
+    if request.form.get("archive") != "yes":
+        return {"archive": False, "paper_signed_on": None}
+    signed = parse_date(request.form.get("paper_signed_on", ""))
+    return {"archive": True, "paper_signed_on": signed.isoformat() if signed else None}
+
+
+def _attempt(data: bytes, filename: str, *, dry_run: bool, archive: dict):
     """The import (or its dry run) as the signed-in person; a refusal comes back as the form saying why."""
     try:
         document = documents.read_upload(data, filename)
+        signed = archive.get("paper_signed_on")
         return documents.import_document(
             document, administration=current_user.administration, actor=current_user, dry_run=dry_run,
+            archive=archive.get("archive", False), paper_signed_on=date.fromisoformat(signed) if signed else None,
         )
     except GoalflowError as exc:
         if exc.status in (403, 404):
             raise
-        return _form(exc.status, error_message(exc))
+        fields = field_errors(exc)
+        problem = " ".join([error_message(exc), *fields.values()])
+        return _form(exc.status, problem)
 
 
 @bp.get("/plans/import")
@@ -87,13 +100,14 @@ def plan_import_preview():
     if upload is None or not upload.filename:
         return _form(422, _("Choose a file to import."))
     data, filename = upload.read(), upload.filename
-    result = _attempt(data, filename, dry_run=True)
+    archive = _archive_choice()
+    result = _attempt(data, filename, dry_run=True, archive=archive)
     if not isinstance(result, ImportResult):
         return result
     _forget_upload()
     token = secrets.token_urlsafe(24)
     (_uploads() / token).write_bytes(data)
-    session[SESSION_KEY] = {"token": token, "filename": filename}
+    session[SESSION_KEY] = {"token": token, "filename": filename, **archive}
     return _preview(result, filename, token)
 
 
@@ -106,7 +120,7 @@ def plan_import_confirm():
     if not pending or request.form.get("token") != pending["token"] or not path.is_file():
         flash(_("That preview is no longer current: choose the file again."), "error")
         return redirect(url_for("web.plan_import"))
-    result = _attempt(path.read_bytes(), pending["filename"], dry_run=False)
+    result = _attempt(path.read_bytes(), pending["filename"], dry_run=False, archive=pending)
     if not isinstance(result, ImportResult):
         return result
     _forget_upload()

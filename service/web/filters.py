@@ -150,6 +150,13 @@ def subject_path(req) -> str:
     return kind.path(db.session.get(kind.model, req.subject_id, options=[lazyload("*")]))
 
 
+def paper_signature(plan) -> str:
+    """What an archived year signed on paper says of itself: when it was signed, who entered it."""
+    who = plan.archive_imported_by.name if plan.archive_imported_by else _l("the operator")
+    return str(_l("Signed on paper on %(day)s, entered by %(name)s on %(entered)s", day=day(plan.paper_signed_on),
+                  name=who, entered=day(plan.archive_imported_at)))
+
+
 def subject_label(req) -> str:
     """"Goal 5. Its title" for a request's object, from the session where the page has read it."""
     kind = subjects.kind(req.subject_type)
@@ -177,6 +184,7 @@ def _globals(state) -> None:
         transition_label=transition_label,
         subject_path=subject_path,
         subject_label=subject_label,
+        paper_signature=paper_signature,
         http_title=http_title,
         generic_description=generic_description,
     )
