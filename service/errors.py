@@ -32,8 +32,8 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     "transition_not_allowed_now": (409, "Преходът не е възможен сега: {why}", "The transition is not possible now: {why}"),
     "transition_data_invalid": (
         422,
-        "Преходът изисква още данни.",
-        "The transition needs more data.",
+        "Попълнете отбелязаните полета: без тях искането не може да се подаде.",
+        "Fill in the marked fields: the request cannot be made without them.",
     ),
     "workflow_definition_invalid": (500, "Невалидна дефиниция на работен процес: {why}", "Invalid workflow definition: {why}"),
     "reason_required": (422, "Посочете причина.", "A reason is required."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import lazyload
 
 from service import subjects
 from service.extensions import db
+from service.notifications.messages import ROMAN
 from service.web.common import lang
 from service.web.views import bp
 from service.workflow_registry import workflow_for
@@ -44,6 +46,9 @@ UNIT_KINDS = {
 }
 
 
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
 def _word(table: dict, code) -> str:
     return str(table.get(str(code), code))
 
@@ -67,6 +72,44 @@ def day(value: date | None) -> str:
 @bp.app_template_filter("money")
 def money(value: Decimal | None) -> str:
     return format_decimal(value, format="#,##0.00") if value is not None else ""
+
+
+@bp.app_template_filter("currency")
+def currency(code: str | None) -> str:
+    """A currency as the documents write it: "лв." and "евро" in Bulgarian, the code in English."""
+    from service.documents.rendering import _CURRENCY_WORDS
+
+    words = _CURRENCY_WORDS.get(code or "")
+    return (words[0] if lang() == "bg" else words[1]) if words else (code or "")
+
+
+@bp.app_template_filter("with_unit")
+def with_unit(text: str | None, unit: str | None) -> str:
+    """A value with its unit, unless the value already says it ("2 бр" with the unit "бр" is not "2 бр бр")."""
+    text, unit = (text or "").strip(), (unit or "").strip()
+    if not unit or not text or unit.casefold() in text.casefold().split():
+        return text
+    return f"{text} {unit}"
+
+
+@bp.app_template_filter("in_my_language")
+def in_my_language(text: str) -> str:
+    """An import warning keeps both languages ("български / English"): the reader's part of it."""
+    from service.documents.errors import bilingual
+
+    separator = bilingual("", "")
+    for at in [m.start() for m in re.finditer(re.escape(separator), text)]:
+        bg, en = text[:at], text[at + len(separator):]
+        if _CYRILLIC.search(bg) and not _CYRILLIC.search(en):
+            return bg if lang() == "bg" else en
+    return text
+
+
+def quarter_name(quarter: int) -> str:
+    """"I тримесечие" … "IV тримесечие"; "Q1" … "Q4" in English."""
+    if lang() == "bg" and 1 <= int(quarter) <= 4:
+        return f"{ROMAN[int(quarter) - 1]} тримесечие"
+    return f"Q{quarter}"
 
 
 @bp.app_template_filter("person_option")
@@ -185,6 +228,7 @@ def _globals(state) -> None:
         subject_path=subject_path,
         subject_label=subject_label,
         paper_signature=paper_signature,
+        quarter_name=quarter_name,
         http_title=http_title,
         generic_description=generic_description,
     )

@@ -92,7 +92,7 @@ def goal_page(goal_id: int):
 def ask_transition(goal_id: int):
     transition = request.form.get("transition", "")
     try:
-        approvals.request_transition(
+        asked = approvals.request_transition(
             actor=current_user,
             subject_type="goal",
             subject_id=goal_id,
@@ -104,8 +104,16 @@ def ask_transition(goal_id: int):
         )
     except GoalflowError as exc:
         return _refused(exc, "goal", goal_id, transition)
-    flash(_("Your request was recorded."), "success")
+    flash(request_outcome(asked), "success")
     return redirect(url_for("web.goal_page", goal_id=goal_id))
+
+
+def request_outcome(asked: TransitionRequest) -> str:
+    """What became of a request just made: applied at once (nobody else had to approve), or waiting."""
+    if asked.status == "approved":
+        state = workflow_for(asked.subject_type).state_label(asked.to_state, lang())
+        return _("Done: it is now “%(state)s”.", state=state)
+    return _("Your request was recorded: it now waits for approval.")
 
 
 @bp.post("/requests/<int:request_id>/<any(approve, reject, withdraw):action>")

@@ -13,6 +13,7 @@ from service.approvals.claims import Claim, claim_of
 from service.approvals.models import TransitionRequest
 from service.errors import GoalflowError
 from service.extensions import db
+from service.notifications.messages import short_title
 from service.web.common import lang
 from service.web.views import bp
 from service.workflow_registry import workflow_for
@@ -98,7 +99,7 @@ def inbox_decide():
     if verdict not in ("approve", "reject"):
         errors["verdict"] = "required"
     if not chosen:
-        errors["request"] = "required"
+        errors["request"] = "choose at least one request"
     if verdict == "reject" and not comment.strip():
         errors["comment"] = "a rejection needs a reason"
     if errors:
@@ -134,4 +135,4 @@ def _label(req: TransitionRequest) -> str:
     subject = subjects.load(req.subject_type, req.subject_id)
     described = subjects.kind(req.subject_type).describe(subject)
     t = workflow_for(req.subject_type).transition(req.transition)
-    return f"#{req.id} {t.label.get(lang(), t.name)} – {described['number']}. {described['title'][:80]}"
+    return f"#{req.id} {t.label.get(lang(), t.name)} – {described['number']}. {short_title(described['title'], 80)}"

@@ -17,7 +17,7 @@ from service.org.models import Unit
 from service.web.common import error_message, field_errors, form_int, int_arg, lang, states_from
 from service.web.diagram import diagram_svg
 from service.web.events import timeline
-from service.web.goals import request_view
+from service.web.goals import request_outcome, request_view
 from service.web.views import bp
 from service.workflow_registry import workflow_for
 
@@ -109,7 +109,7 @@ def plan_transition(plan_id: int):
         flash(_("Enter your password again to sign."), "info")
         return redirect(url_for("web.reauth", next=url_for("web.plan_preview", plan_id=plan.id)))
     try:
-        approvals.request_transition(
+        asked = approvals.request_transition(
             actor=current_user, subject_type="plan", subject_id=plan.id, transition=name,
             reason=request.form.get("reason", ""), expected_version=form_int("version"), fresh_login=is_fresh(),
         )
@@ -120,5 +120,5 @@ def plan_transition(plan_id: int):
         extra = {"errors": field_errors(exc), "form": request.form, "error_for": name, "problem": error_message(exc)}
         template = "plan_preview.html" if request.form.get("from") == "preview" else "plan.html"
         return render_template(template, **plan_context(plan_id, **extra)), exc.status
-    flash(_("Done: %(what)s.", what=declared.label.get(lang(), name)), "success")
+    flash(request_outcome(asked), "success")
     return redirect(url_for("web.plan_page", plan_id=plan.id))
