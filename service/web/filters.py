@@ -100,7 +100,8 @@ def in_my_language(text: str) -> str:
     separator = bilingual("", "")
     for at in [m.start() for m in re.finditer(re.escape(separator), text)]:
         bg, en = text[:at], text[at + len(separator):]
-        if _CYRILLIC.search(bg) and not _CYRILLIC.search(en):
+        # The English half begins with a Latin letter (it may quote the document's Bulgarian words).
+        if _CYRILLIC.search(bg) and re.match(r"[A-Za-z]", en):
             return bg if lang() == "bg" else en
     return text
 
