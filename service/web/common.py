@@ -79,6 +79,7 @@ FIELD_MESSAGES = {
     "the unit belongs to another administration": _l("The unit belongs to another administration."),
     "passwords differ": _l("The two new passwords differ."),
     "choose at least one request": _l("Tick at least one request."),
+    "must be one line": _l("Write it on one line."),
     "only a year's report is archived": _l("Only a year's report is kept as an archive, not a plan."),
     "only a past year's report is archived": _l("Only a past year's report is kept as an archive."),
     "a deciding role and the administrator role": _l(

@@ -75,3 +75,19 @@ def test_a_bulk_outcome_cuts_a_long_title_at_a_word(world, client):
     label = outcome.split("Отчитане като изпълнена – 1. ")[1].split("<")[0].strip()
     assert label.endswith("…") and goal.title.startswith(label[:-1].rstrip())
     assert goal.title[len(label[:-1].rstrip())] == " ", "cut between words"
+
+
+def test_the_administrator_sets_the_sender_of_the_administrations_emails(world, client):
+    login(client, world.sysadmin, world.password)
+    page = client.get("/admin/outbox").text
+    assert "Подател на писмата" in page and "на инсталацията (goalflow &lt;noreply@goalflow.local&gt;)" in page
+    bad = post(client, "/admin/sender", {"mail_from_name": "ОА", "mail_from_address": "not an address"},
+               page="/admin/outbox")
+    assert bad.status_code == 422 and "Това не е валиден адрес на електронна поща." in bad.text
+    saved = post(client, "/admin/sender", {"mail_from_name": "Областна администрация Тест",
+                                           "mail_from_address": "celi@test.bg"}, page="/admin/outbox")
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert (world.admin.mail_from_name, world.admin.mail_from_address) == ("Областна администрация Тест", "celi@test.bg")
+    login(client, world.head_a, world.password)
+    assert post(client, "/admin/sender", {"mail_from_address": "x@y.bg"}, page="/").status_code == 403
