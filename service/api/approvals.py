@@ -16,7 +16,7 @@ from service.api.common import (
 )
 from service.approvals import service as approvals
 from service.approvals.claims import as_json as claims_json
-from service.approvals.claims import claim_of
+from service.approvals.claims import claim_of, preload
 from service.approvals.models import OPEN, TransitionRequest
 
 bp = Blueprint("approvals", __name__, url_prefix="/api/v1", description="Transition requests and decisions")
@@ -47,9 +47,12 @@ def list_requests(args: dict):
     status = OPEN if args.get("status") == "pending" else args.get("status")
     if args["mine"]:
         waiting = approvals.pending_for(me) if status in (None, OPEN) else []
+        preload(req for req, _ in waiting)
         items = [request_body(req, claims) for req, claims in waiting]
     else:
-        items = [request_body(req) for req in approvals.visible_requests(me, status=status)]
+        requests = approvals.visible_requests(me, status=status)
+        preload(requests)
+        items = [request_body(req) for req in requests]
     return page_list(items, args)
 
 

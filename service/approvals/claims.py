@@ -185,10 +185,33 @@ def _awaited(req: TransitionRequest, labels: dict[str, str]) -> list[Awaited]:
     return result
 
 
+def preload(requests) -> None:
+    """What the claims of many requests read, in one query per kind rather than one per request:
+    their objects, and the indicators of their goals (a list of requests calls this first)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from service.extensions import db
+    from service.goals.models import Goal
+
+    wanted: dict[str, set[int]] = {}
+    for req in requests:
+        wanted.setdefault(req.subject_type, set()).add(req.subject_id)
+    for subject_type, ids in wanted.items():
+        model = subjects.kind(subject_type).model
+        missing = {i for i in ids if db.session.identity_key(model, i) not in db.session.identity_map}
+        subjects.load_many(subject_type, missing)
+    if wanted.get("goal"):
+        db.session.scalars(select(Goal).where(Goal.id.in_(wanted["goal"])).options(selectinload(Goal.indicators))).all()
+
+
 def claim_of(req: TransitionRequest, subject=None, lang: str = "bg") -> Claim:
     """The request's claim, with the definition's words in `lang` (bg or en)."""
     if subject is None:
-        subject = subjects.load(req.subject_type, req.subject_id)
+        from service.extensions import db
+
+        model = subjects.kind(req.subject_type).model
+        subject = db.session.get(model, req.subject_id) or subjects.load(req.subject_type, req.subject_id)
     wf = workflow_for(req.subject_type)
     t = wf.transition(req.transition)
     k = subjects.kind(req.subject_type)

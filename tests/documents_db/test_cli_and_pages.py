@@ -84,7 +84,8 @@ def test_import_pages_preview_then_confirm(client, haskovo_admin, haskovo_bytes)
         "csrf_token": csrf_of(form.text), "file": (io.BytesIO(haskovo_bytes), "haskovo.txt"), "archive": "yes",
         "paper_signed_on": "2024-02-20"})
     assert preview.status_code == 200, preview.text[:500]
-    assert preview.text.count("data-number=") == 8 and "A cell is missing" in preview.text
+    assert preview.text.count("data-number=") == 8 and "Липсва клетка" in preview.text
+    assert "A cell is missing" not in preview.text, "the warnings in the reader's language only"
     assert plan_count(h.admin) == 0, "the preview writes nothing"
     token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
 
