@@ -12,7 +12,7 @@ from sqlalchemy.orm import lazyload
 
 from service import subjects
 from service.extensions import db
-from service.notifications.messages import ROMAN
+from service.notifications.messages import ROMAN, short_title
 from service.web.common import lang
 from service.web.views import bp
 from service.workflow_registry import workflow_for
@@ -125,7 +125,7 @@ def role_option(role) -> tuple[str, str]:
 
 @bp.app_template_filter("unit_option")
 def unit_option(unit) -> tuple[int, str]:
-    return unit.id, f"{unit.code} – {unit.name}"[:90]
+    return unit.id, short_title(f"{unit.code} – {unit.name}", 90)
 
 
 @bp.app_template_filter("kind_option")
@@ -205,8 +205,7 @@ def subject_label(req) -> str:
     """"Goal 5. Its title" for a request's object, from the session where the page has read it."""
     kind = subjects.kind(req.subject_type)
     described = kind.describe(db.session.get(kind.model, req.subject_id, options=[lazyload("*")]))
-    title = described["title"]
-    title = title if len(title) <= 80 else title[:79].rsplit(" ", 1)[0] + "…"
+    title = short_title(described["title"], 80)
     return f"{_word(SUBJECT_WORDS, req.subject_type)} {described['number']}. {title}"
 
 
