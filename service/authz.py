@@ -120,6 +120,22 @@ def viewer(user: User, today: date) -> Viewer:
 
 # -- managing the organisation and preparing the plan ------------------------------------------
 
+# Roles whose holders decide requests or sign. None of them sits on an account beside the
+# administrator's, who manages people and roles: whoever grants roles must not be able to
+# grant himself a decision.
+DECIDING_ROLES = frozenset({Role.GOVERNOR, Role.DEPUTY_GOVERNOR, Role.CHIEF_SECRETARY, Role.HEAD})
+
+
+def conflicting_duties(roles) -> list[Role]:
+    """The deciding roles that `roles` (one account's) hold beside the administrator's; empty: none."""
+    held = {Role(r) for r in roles}
+    return sorted(held & DECIDING_ROLES) if Role.ADMIN in held else []
+
+
+def may_change_roles(actor: User, user: User) -> bool:
+    """An administrator changes the roles of the people they manage, never their own."""
+    return manages(actor, user.administration_id) and actor.id != user.id
+
 
 def manages(user: User, administration_id: int | None) -> bool:
     """An administrator manages people and units of their administration (and decides nothing).

@@ -44,6 +44,8 @@ def load_demo(password: str) -> Administration:
     if admin is not None:
         return admin
     admin = org.create_administration(name=ADMINISTRATION, official_name=OFFICIAL_NAME, slug=SLUG)
+    org.update_administration(actor=None, administration_id=admin.id,
+                              changes={"mail_from_name": ADMINISTRATION, "mail_from_address": "noreply@haskovo.demo"})
     units = {code: org.create_unit(administration=admin, code=code, name=name, kind=kind) for code, name, kind in UNITS}
     for email, name, role, unit_code in USERS:
         org.create_user(
@@ -51,5 +53,56 @@ def load_demo(password: str) -> Administration:
             roles=[(role, units[unit_code] if unit_code else None)],
         )
     document = parse_document(HASKOVO_REPORT.read_bytes(), filename=HASKOVO_REPORT.name)
-    goals.save_plan_document(document, administration=admin, actor=None)
+    # The import gives a draft (an import never signs): the demo's people adopt the plan, open its
+    # reporting and bring each goal to the state its report names, through the approval path,
+    # as they would by hand. The timeline of every goal shows who asked and who approved.
+    reported = {g.number: g.state for g in document.goals}
+    plan = goals.save_plan_document(document, administration=admin, actor=None).plan
+    people = [org.user_by_email(email) for email, *_ in USERS]
+    drive(plan, "reporting", people)
+    for goal in plan.goals:
+        if reported.get(goal.number):
+            drive(goal, reported[goal.number], people)
     return admin
+
+
+def drive(subject, target: str, people: list) -> None:
+    """Bring `subject` (a plan or a goal) to the state `target` along the declared transitions: each
+    asked for by someone entitled to, every stage approved by those who hold it. Nothing is set directly."""
+    from service import authz, subjects
+    from service.approvals import service as approvals
+    from service.extensions import db
+    from service.workflow_registry import workflow_for
+
+    subject_type = "plan" if subject.__tablename__ == "plans" else "goal"
+    wf = workflow_for(subject_type)
+    k = subjects.kind(subject_type)
+    for t in _path(wf, subject.state, target):
+        asker = next(p for p in people if authz.can_request(p, t, k.unit_ids(subject), k.administration_id(subject)))
+        data = {}
+        if "achieved_values" in t.requires:
+            data["achieved"] = {str(i.id): i.achieved_text or "–" for i in subject.indicators}
+        request = approvals.request_transition(
+            actor=asker, subject_type=subject_type, subject_id=subject.id, transition=t.name,
+            reason="Според отчета за изпълнението на целите." if t.reason_required else "", data=data,
+        )
+        while request.status == "open":
+            stage = request.active_stage
+            decider = next(p for p in people for slot in stage.slots if slot.status == "pending"
+                           and approvals.claims(p, request))
+            request = approvals.decide(actor=decider, request_id=request.id, verdict="approve")
+        db.session.refresh(subject)
+
+
+def _path(wf, start: str, target: str) -> list:
+    """The shortest run of declared transitions from `start` to `target`."""
+    paths, seen = [(start, [])], {start}
+    while paths:
+        state, path = paths.pop(0)
+        if state == target:
+            return path
+        for t in wf.available(state):
+            if t.dest not in seen:
+                seen.add(t.dest)
+                paths.append((t.dest, [*path, t]))
+    raise ValueError(f"no way from {start} to {target}")

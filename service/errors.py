@@ -32,8 +32,8 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     "transition_not_allowed_now": (409, "Преходът не е възможен сега: {why}", "The transition is not possible now: {why}"),
     "transition_data_invalid": (
         422,
-        "Преходът изисква още данни.",
-        "The transition needs more data.",
+        "Попълнете отбелязаните полета: без тях искането не може да се подаде.",
+        "Fill in the marked fields: the request cannot be made without them.",
     ),
     "workflow_definition_invalid": (500, "Невалидна дефиниция на работен процес: {why}", "Invalid workflow definition: {why}"),
     "reason_required": (422, "Посочете причина.", "A reason is required."),
@@ -144,6 +144,15 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "Утвърденият план няма цели с номера {numbers}: нови цели се добавят само в проект на план.",
         "The adopted plan has no goals numbered {numbers}: new goals are added only to a draft plan.",
     ),
+    # Roles (service/org/service.py, authz.DECIDING_ROLES).
+    "roles_conflict": (
+        422,
+        "Ролите с право на решение (областен управител, заместник областен управител, главен секретар, директор) "
+        "не може да са на един профил с ролята „Администратор“.",
+        "A deciding role (regional governor, deputy governor, chief secretary, head) cannot sit on one account "
+        "with the administrator role.",
+    ),
+    "own_roles": (403, "Не можете да променяте собствените си роли.", "You cannot change your own roles."),
     "empty": (422, "{detail}", "{detail}"),
     "not_a_table": (422, "{detail}", "{detail}"),
     "encoding": (422, "{detail}", "{detail}"),

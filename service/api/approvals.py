@@ -15,6 +15,8 @@ from service.api.common import (
     with_etag,
 )
 from service.approvals import service as approvals
+from service.approvals.claims import as_json as claims_json
+from service.approvals.claims import claim_of, preload
 from service.approvals.models import OPEN, TransitionRequest
 from service.auth.limits import login_limits
 from service.auth.login import is_fresh
@@ -28,7 +30,8 @@ def request_body(req: TransitionRequest, claims: list | None = None) -> dict:
     """The request as the schema shows it, with the approvals I may give now."""
     if claims is None:
         claims = approvals.claims(actor(), req) if req.status == OPEN else []
-    body = {name: getattr(req, name) for name in s.RequestSchema().fields if name != "awaiting_me"}
+    body = {name: getattr(req, name) for name in s.RequestSchema().fields if name not in ("awaiting_me", "claim")}
+    body["claim"] = claims_json(claim_of(req))
     body["awaiting_me"] = [
         {"slot_id": c.slot.id, "role": c.slot.role, "unit_id": c.slot.unit_id, "on_behalf_of": c.on_behalf_of}
         for c in claims
@@ -48,9 +51,12 @@ def list_requests(args: dict):
     status = OPEN if args.get("status") == "pending" else args.get("status")
     if args["mine"]:
         waiting = approvals.pending_for(me) if status in (None, OPEN) else []
+        preload(req for req, _ in waiting)
         items = [request_body(req, claims) for req, claims in waiting]
     else:
-        items = [request_body(req) for req in approvals.visible_requests(me, status=status)]
+        requests = approvals.visible_requests(me, status=status)
+        preload(requests)
+        items = [request_body(req) for req in requests]
     return page_list(items, args)
 
 

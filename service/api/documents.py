@@ -44,6 +44,12 @@ class ImportArgs(s.Strict):
     dry_run = fields.Boolean(
         load_default=False, metadata={"description": "Parse and answer the goals with their warnings; write nothing"},
     )
+    archive = fields.Boolean(
+        load_default=False,
+        metadata={"description": "A past year's report signed on paper, kept archived as its record (with "
+                  "`paper_signed_on`); only into a year without a plan"},
+    )
+    paper_signed_on = fields.Date(metadata={"description": "The day the paper report was signed (with `archive`)"})
 
 
 class ImportFileSchema(s.Strict):
@@ -155,7 +161,10 @@ def import_plan(args: dict, files: dict):
 
     Goals are matched by plan and goal number: importing the same file again updates them. A row that
     does not fit is imported with its warnings, flagged for review, its cells kept. A draft plan takes
-    every column; a plan being reported on takes only the progress notes from a report (the rest is
+    every column; a year without a plan gets a draft, from a plan or a report alike: an import never
+    signs, the draft is adopted through the approval path. `?archive=true&paper_signed_on=YYYY-MM-DD`
+    brings in a past year's report signed on paper, archived as its record, with who imported it and
+    the day of the paper signature. A plan being reported on takes only the progress notes from a report (the rest is
     signed: differences become warnings); any other plan refuses the import (409). A file that cannot
     be read answers a problem whose code says why (`empty`, `not_a_table`, `encoding`, `too_large`,
     `zip_bomb`, `unsupported`) and nothing is written. `?dry_run=true` answers the same, writing nothing.
@@ -170,7 +179,7 @@ def import_plan(args: dict, files: dict):
         raise GoalflowError("forbidden")  # before reading the file: nothing is parsed for someone who may not import
     upload = files["file"]
     data, filename = upload.read(), upload.filename or ""
-    if import_jobs.in_background(data):
+    if import_jobs.in_background(data) and not args["archive"]:  # an archive is one past year: kept inline
         job = import_jobs.start(actor=me, data=data, filename=filename, dry_run=args["dry_run"])
         response = jsonify(ImportJobSchema().dump(job_body(job)))  # a Response: not the 200 schema's dump
         response.status_code = 202
@@ -178,6 +187,7 @@ def import_plan(args: dict, files: dict):
         return response
     result = documents.import_upload(
         data, filename, administration=me.administration, actor=me, dry_run=args["dry_run"],
+        archive=args["archive"], paper_signed_on=args.get("paper_signed_on"),
     )
     return result_body(result)
 

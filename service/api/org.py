@@ -52,11 +52,9 @@ def get_administration(administration_id: int):
 @bp.patch(f"/administrations/<{ID}:administration_id>")
 @bp.arguments(s.AdministrationUpdateSchema)
 @bp.response(200, s.AdministrationSchema)
-def rename_administration(body: dict, administration_id: int):
-    return org.rename_administration(
-        actor=actor(), administration_id=administration_id, name=body.get("name"),
-        official_name=body.get("official_name"),
-    )
+def update_administration(body: dict, administration_id: int):
+    """Rename it, or set the sender of its emails (the installation's administrator, or its own)."""
+    return org.update_administration(actor=actor(), administration_id=administration_id, changes=body)
 
 
 # -- units ----------------------------------------------------------------------------------

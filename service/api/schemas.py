@@ -118,6 +118,10 @@ class AdministrationSchema(ma.Schema):
     official_name = fields.String()
     slug = fields.String()
     created_at = fields.DateTime()
+    mail_from_name = fields.String(metadata={"description": "The name its emails come from"})
+    mail_from_address = fields.String(
+        metadata={"description": "The address its emails come from; empty: the installation's MAIL_FROM"}
+    )
 
 
 class AdministrationCreateSchema(Strict):
@@ -129,6 +133,11 @@ class AdministrationCreateSchema(Strict):
 class AdministrationUpdateSchema(Strict):
     name = text(300)
     official_name = text(300)
+    mail_from_name = text(200, metadata={"description": "The name its emails come from (default: its name)"})
+    mail_from_address = fields.String(
+        validate=[validate.Length(max=254), validate.Regexp(r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")],
+        metadata={"description": "The address its emails come from; empty: the installation's MAIL_FROM"},
+    )
 
 
 class UnitSchema(ma.Schema):
@@ -455,6 +464,61 @@ class ClaimSchema(ma.Schema):
     on_behalf_of = fields.Nested(UserRefSchema, allow_none=True)
 
 
+class ClaimedIndicatorSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    unit = fields.String()
+    baseline = fields.String()
+    target = fields.String()
+    current = fields.String(metadata={"description": "The value the object holds now"})
+    claimed = fields.String(allow_none=True, metadata={"description": "The value the request asks to record"})
+
+
+class ClaimedChangeSchema(ma.Schema):
+    field = fields.String()
+    from_ = fields.String(data_key="from", attribute="from")
+    to = fields.String()
+
+
+class ClaimedDecisionSchema(ma.Schema):
+    stage = fields.String()
+    verdict = fields.String()
+    by = fields.Nested(UserRefSchema)
+    on_behalf_of = fields.Nested(UserRefSchema, allow_none=True)
+    as_requester = fields.Boolean()
+    at = fields.String(metadata={"format": "date-time"})
+
+
+class AwaitedSchema(ma.Schema):
+    stage = fields.String()
+    role = fields.String()
+    unit_id = fields.Integer(allow_none=True)
+    current = fields.Boolean(metadata={"description": "false: a later stage, not active yet"})
+    people = fields.List(fields.Nested(UserRefSchema))
+
+
+class SubjectRefSchema(ma.Schema):
+    type = fields.String()
+    id = fields.Integer()
+    number = fields.Raw(metadata={"description": "The goal's number (the plan's year)"})
+    title = fields.String()
+
+
+class RequestClaimSchema(ma.Schema):
+    subject = fields.Nested(SubjectRefSchema)
+    transition = fields.String()
+    from_state = fields.String()
+    to_state = fields.String()
+    indicators = fields.List(fields.Nested(ClaimedIndicatorSchema))
+    changes = fields.List(fields.Nested(ClaimedChangeSchema))
+    reason = fields.String()
+    decided = fields.List(fields.Nested(ClaimedDecisionSchema))
+    awaiting = fields.List(fields.Nested(AwaitedSchema))
+    decide_by = fields.String(
+        allow_none=True, metadata={"format": "date", "description": "The day the request escalates if undecided"}
+    )
+
+
 class RequestSchema(ma.Schema):
     id = fields.Integer()
     subject_type = fields.String()
@@ -472,6 +536,10 @@ class RequestSchema(ma.Schema):
     version = fields.Integer()
     stages = fields.List(fields.Nested(StageSchema))
     decisions = fields.List(fields.Nested(DecisionSchema))
+    claim = fields.Nested(
+        RequestClaimSchema,
+        metadata={"description": "What the request changes, who decided and who is awaited: what a decider sees"},
+    )
     awaiting_me = fields.List(
         fields.Nested(ClaimSchema),
         metadata={"description": "The approvals of the current stage that I may give now, and for whom"},

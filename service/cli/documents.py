@@ -32,18 +32,28 @@ def _show(result, *, verbose: bool) -> None:
 @click.option("--administration", "slug", required=True)
 @click.option("--dry-run", is_flag=True, help="List every goal with its warnings; write nothing.")
 @click.option("--as", "email", default=None, help="Import as this person (their rights apply).")
-def import_plan(file: Path, slug: str, dry_run: bool, email: str | None) -> None:
-    """Import a plan or a year's report (DOCX, XLSX, CSV or extracted text) into the plan of its year."""
+@click.option("--archive", is_flag=True,
+              help="A past year's report signed on paper: kept archived, as signed on --paper-signed-on.")
+@click.option("--paper-signed-on", type=click.DateTime(formats=["%Y-%m-%d", "%d.%m.%Y"]), default=None,
+              help="The day the paper report was signed (with --archive).")
+def import_plan(file: Path, slug: str, dry_run: bool, email: str | None, archive: bool, paper_signed_on) -> None:
+    """Import a plan or a year's report (DOCX, XLSX, CSV or extracted text) into the plan of its year.
+
+    It never signs: a year without a plan gets a draft, adopted through the approval path. A past
+    year's report signed on paper is brought in with --archive --paper-signed-on DATE."""
+    archived = {"archive": archive, "paper_signed_on": paper_signed_on.date() if paper_signed_on else None}
     admin, person = administration(slug), actor(email)
     if person is not None and not documents.may_import(person, admin.id):
         fail(GoalflowError("forbidden"))
     try:
         document = documents.read_upload(file.read_bytes(), file.name)
         if dry_run:
-            result = documents.preview_document(document, administration=admin, actor=person)
+            result = documents.import_document(document, administration=admin, actor=person, dry_run=True,
+                                               **archived)
         else:
             with click.progressbar(length=len(document.goals), label="goals", show_pos=True) as bar:
-                result = documents.import_document(document, administration=admin, actor=person, progress=bar.update)
+                result = documents.import_document(document, administration=admin, actor=person,
+                                                   progress=bar.update, **archived)
     except GoalflowError as exc:
         fail(exc)
     what = "would import" if dry_run else "imported"

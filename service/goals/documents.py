@@ -6,10 +6,14 @@ its year (`import_document`), goal by goal, matched by plan and goal number.
 
 What an import may change depends on the plan it lands in:
 
-* No plan for that year yet: the plan is created from the document. A plan document gives a
-  draft whose goals are all planned; a report document gives a plan in reporting, its goals in
-  the states the report names (set directly, each with a "goal_imported" event): the record of
-  a year that was reported outside goalflow.
+* No plan for that year yet: the plan is created from the document, as a draft whose goals
+  are all planned, whether the document is a plan or a report. An import never signs: the
+  draft is adopted, and its year reported and signed off, through the approval path.
+* An archive import (`archive=True`): a past year's report that was signed on paper, brought in
+  as the record it is. Only into a year without a plan, only a report, only with the day of the
+  paper signature: the plan is created archived, its goals in the states the report names
+  (each with a "goal_imported" event), and it keeps who imported it, when, and the day it was
+  signed on paper. Nobody signed it in goalflow, and nothing says so.
 * A draft plan: goals are added and updated by number, every column taken from the document.
   Goals keep their state (new ones are planned): a state changes through the workflow.
 * A plan in reporting, with a report document: only the narrative "progress" column changes.
@@ -32,7 +36,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
@@ -108,7 +112,8 @@ FORMATS: Final[dict[str, tuple[Callable[..., bytes], str]]] = {
     "pdf": (export_pdf, "application/pdf"),
 }
 
-CREATE, UPDATE, PROGRESS_ONLY = "create", "update", "progress_only"
+CREATE, UPDATE, PROGRESS_ONLY, ARCHIVE = "create", "update", "progress_only", "archive"
+ARCHIVED_PLAN_STATE: Final = "archived"
 # Columns an adopted plan keeps whatever a later report document says (the progress note is not
 # one; the status is compared on its own), with their names for the warning.
 SIGNED_COLUMNS: Final[dict[str, tuple[str, str]]] = {
@@ -275,6 +280,7 @@ def check_package_early(data: bytes, filename: str = "") -> None:
 def import_upload(
     data: bytes, filename: str, *, administration: Administration, actor: User | None, dry_run: bool = False,
     progress: Callable[[int], Any] | None = None, before_writing: Callable[[int], Any] | None = None,
+    archive: bool = False, paper_signed_on: date | None = None,
 ) -> ImportResult:
     """A file as sent, read and imported (or its dry run) within the import's bounds: a part too
     large, too many rows or too long a time refuses it with its own code, and nothing is written.
@@ -286,6 +292,7 @@ def import_upload(
         try:
             return import_document(
                 document, administration=administration, actor=actor, dry_run=dry_run, progress=progress,
+                archive=archive, paper_signed_on=paper_signed_on,
             )
         except DocumentError as exc:  # the time ran out while writing: the transaction is rolled back
             raise document_problem(exc) from exc
@@ -329,16 +336,20 @@ class ImportResult:
 def import_document(
     document: PlanDocument, *, administration: Administration, actor: User | None, dry_run: bool = False,
     progress: Callable[[int], Any] | None = None, now: datetime | None = None,
+    archive: bool = False, paper_signed_on: date | None = None,
 ) -> ImportResult:
-    """Save `document` as the plan of its year (see the module's notes); `progress(1)` after each goal."""
+    """Save `document` as the plan of its year (see the module's notes); `progress(1)` after each goal.
+    `archive` with `paper_signed_on`: a past year's report signed on paper, kept as its record."""
     now = now or utcnow()
     if actor is not None and not may_import(actor, administration.id):
         raise GoalflowError("forbidden")
     if document.year is None:
         raise GoalflowError("invalid_input", fields={"year": "the document does not say which year it covers"})
+    if archive:
+        _check_archive(document, paper_signed_on, now)
     with transaction():
         plan = goals.plan_for_year(administration, document.year)
-        mode = _mode(plan, document)
+        mode = _archive_mode(plan, document) if archive else _mode(plan, document)
         result = ImportResult(
             year=document.year, kind=document.kind, dry_run=dry_run, plan=plan, plan_created=plan is None,
             warnings=list(document.warnings),
@@ -356,7 +367,7 @@ def import_document(
         if dry_run:
             return result
         if plan is None:
-            plan = _new_plan(administration, document, actor, now)
+            plan = _new_plan(administration, document, actor, now, paper_signed_on if archive else None)
             result.plan = plan
         for outcome in result.goals:
             limits.check_time()
@@ -368,7 +379,8 @@ def import_document(
             chain_id=administration.id, action="plan_imported", subject_type="plan", subject_id=plan.id,
             actor_id=actor.id if actor else None, at=now,
             after={  # the document's own approval block has no column of its own: it is kept here
-                "kind": document.kind, "created": result.created, "updated": result.updated,
+                "kind": document.kind, "archive": archive, "paper_signed_on": paper_signed_on,
+                "created": result.created, "updated": result.updated,
                 "warnings": result.warnings, "administration": document.administration,
                 "governor_name": document.governor_name, "approved_on": document.approved_on,
             },
@@ -406,6 +418,31 @@ def result_summary(result: ImportResult) -> dict[str, Any]:
 def preview_document(document: PlanDocument, *, administration: Administration, actor: User | None) -> ImportResult:
     """The dry run: everything the import would say, nothing written."""
     return import_document(document, administration=administration, actor=actor, dry_run=True)
+
+
+def _check_archive(document: PlanDocument, paper_signed_on: date | None, now: datetime) -> None:
+    """An archive is a past year's report, with the day it was signed on paper (in or after its
+    year, and not in the future)."""
+    problems = {}
+    if document.kind != "report":
+        problems["archive"] = "only a year's report is archived"
+    elif document.year >= local_today(now).year:
+        problems["archive"] = "only a past year's report is archived"
+    if paper_signed_on is None:
+        problems["paper_signed_on"] = "required"
+    elif paper_signed_on > local_today(now) or paper_signed_on.year < document.year:
+        problems["paper_signed_on"] = "not a date"
+    if problems:
+        raise GoalflowError("invalid_input", fields=problems)
+
+
+def _archive_mode(plan: Plan | None, document: PlanDocument) -> str:
+    if plan is not None:
+        raise GoalflowError(
+            "plan_not_importable", year=plan.year, state=workflow_for("plan").state_label(plan.state, "en"),
+            state_bg=workflow_for("plan").state_label(plan.state, "bg"),
+        )
+    return ARCHIVE
 
 
 def _mode(plan: Plan | None, document: PlanDocument) -> str:
@@ -584,8 +621,8 @@ def _outcome(
     warnings += unit_warnings
     current = goal.state if goal else goal_wf.initial
     state = current
-    if plan_created and doc_goal.state in goal_wf.states:
-        state = doc_goal.state  # a year brought in from its report: the states it reports
+    if mode == ARCHIVE and doc_goal.state in goal_wf.states:
+        state = doc_goal.state  # a year signed on paper: the states its report names
     elif doc_goal.status_wording and doc_goal.state not in goal_wf.states:
         warnings.append(bilingual(
             f"Статусът „{doc_goal.status_wording}“ не е разпознат; целта е „{state_label(state, 'bg')}“.",
@@ -600,7 +637,7 @@ def _outcome(
         ))
     if mode == PROGRESS_ONLY and goal is not None:
         warnings += _signed_differences(doc_goal, goal, units)
-    action = PROGRESS_ONLY if mode == PROGRESS_ONLY else (UPDATE if goal else CREATE)
+    action = PROGRESS_ONLY if mode == PROGRESS_ONLY else (UPDATE if goal else CREATE)  # an archive creates
     return GoalOutcome(
         number=number, goal=doc_goal, action=action, state=state, warnings=warnings,
         needs_review=bool(doc_goal.needs_review or warnings), goal_id=goal.id if goal else None,
@@ -624,18 +661,25 @@ def _signed_differences(doc_goal: DocGoal, goal: Goal, units: list[Unit]) -> lis
     )]
 
 
-def _new_plan(administration: Administration, document: PlanDocument, actor: User | None, now: datetime) -> Plan:
+def _new_plan(administration: Administration, document: PlanDocument, actor: User | None, now: datetime,
+              paper_signed_on: date | None) -> Plan:
+    """A draft; or, for an archive (`paper_signed_on`), the archived record of a year signed on paper."""
     plan = Plan(
         administration_id=administration.id, year=document.year,
         currency=document.currency or goals.default_currency(document.year),
-        state=goals.REPORT_PLAN_STATE if document.kind == "report" else workflow_for("plan").initial,
+        state=ARCHIVED_PLAN_STATE if paper_signed_on else workflow_for("plan").initial,
     )
+    if paper_signed_on:
+        plan.paper_signed_on = paper_signed_on
+        plan.archive_imported_by_id = actor.id if actor else None
+        plan.archive_imported_at = now
     db.session.add(plan)
     db.session.flush()
     audit.record(
         chain_id=administration.id, action="plan_created", subject_type="plan", subject_id=plan.id,
         actor_id=actor.id if actor else None, at=now,
-        after={"year": plan.year, "currency": plan.currency, "state": plan.state, "from": document.kind},
+        after={"year": plan.year, "currency": plan.currency, "state": plan.state, "from": document.kind,
+               "paper_signed_on": paper_signed_on},
     )
     return plan
 

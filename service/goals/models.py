@@ -50,12 +50,18 @@ class Plan(db.Model):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     report_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     report_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A past year's report signed on paper and brought in as an archive: the day of the paper
+    # signature, who imported it and when. Nobody signed it in goalflow.
+    paper_signed_on: Mapped[date | None] = mapped_column(Date)
+    archive_imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    archive_imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     administration: Mapped[Administration] = relationship()
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
     report_approved_by: Mapped[User | None] = relationship(foreign_keys=[report_approved_by_id])
+    archive_imported_by: Mapped[User | None] = relationship(foreign_keys=[archive_imported_by_id])
     goals: Mapped[list[Goal]] = relationship(back_populates="plan", order_by="Goal.number")
 
     __mapper_args__ = {"version_id_col": version}

@@ -45,13 +45,13 @@ WIRE = UNFOLDED.clone(linesep="\r\n")  # as smtplib flattens a message: CRLF lin
 def build_message(note: Notification, settings: Settings) -> EmailMessage:
     """multipart/alternative (text + HTML), inside multipart/mixed when there are attachments."""
     message = EmailMessage(policy=UNFOLDED)
-    message["From"] = settings.MAIL_FROM
+    message["From"] = sender(note, settings)
     message["To"] = note.email
     message["Subject"] = note.subject
     message["Date"] = format_datetime(note.created_at)
     # The same row always gets the same Message-ID: should a crash make us send it again,
     # mail clients see one message, not two.
-    message["Message-ID"] = f"<{note.key[:40]}@{_domain(settings.MAIL_FROM)}>"
+    message["Message-ID"] = f"<{note.key[:40]}@{_domain(sender(note, settings))}>"
     message["Auto-Submitted"] = "auto-generated"
     message["X-Goalflow-Kind"] = note.kind
     message.set_content(note.body_text)
@@ -63,6 +63,11 @@ def build_message(note: Notification, settings: Settings) -> EmailMessage:
         )
     message["Content-Language"] = note.locale  # after the parts: making a multipart moves Content-* headers
     return message
+
+
+def sender(note: Notification, settings: Settings) -> str:
+    """The administration's sender stored with the message, else the installation's MAIL_FROM."""
+    return note.sender or settings.MAIL_FROM
 
 
 def render(note: Notification, settings: Settings) -> bytes:
@@ -102,14 +107,14 @@ def _body(text: str) -> tuple[bytes, bytes] | None:
 
 def _render_alternative(note: Notification, settings: Settings) -> bytes | None:
     """`build_message`'s multipart/alternative written directly, or None for anything else."""
-    sender = _sender_headers(settings.MAIL_FROM)
-    if (note.attachments or sender is None or not PLAIN_ADDRESS.fullmatch(note.email)
+    from_ = _sender_headers(sender(note, settings))
+    if (note.attachments or from_ is None or not PLAIN_ADDRESS.fullmatch(note.email)
             or not TOKEN.fullmatch(note.kind) or not TOKEN.fullmatch(note.locale)):
         return None
     text, html = _body(note.body_text), _body(note.body_html)
     if text is None or html is None:
         return None
-    from_header, domain = sender
+    from_header, domain = from_
     parts = [
         b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: ' + text[0] + b"\r\n\r\n" + text[1],
         b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: ' + html[0] + b"\r\n\r\n" + html[1],
@@ -184,6 +189,7 @@ class SmtpServer:
             raise self.unreachable  # one timeout per batch, not one per message
         if self.connection is not None and self.connection.sock is None:
             self.connection = None  # smtplib closed it after a 421 (the server is going away)
+        envelope_from = parseaddr(note.sender)[1] if note.sender else self.sender
         if self.connection is None:
             try:
                 self.connection = self._connect()
@@ -191,10 +197,10 @@ class SmtpServer:
                 self.unreachable = exc
                 raise
         try:
-            if self.sender.isascii() and note.email.isascii():
-                self.connection.sendmail(self.sender, [note.email], data)
+            if envelope_from.isascii() and note.email.isascii():
+                self.connection.sendmail(envelope_from, [note.email], data)
             else:  # smtplib asks for SMTPUTF8 and writes UTF-8 headers only for a message object
-                self.connection.send_message(build_message(note, self.settings), from_addr=self.sender,
+                self.connection.send_message(build_message(note, self.settings), from_addr=envelope_from,
                                              to_addrs=[note.email])
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
             raise  # this message refused: smtplib has reset the session (or closed it after a 421)

@@ -39,6 +39,8 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[str] = mapped_column(String(200), default="")
+    # The From of the message (the recipient's administration's sender); empty: MAIL_FROM.
+    sender: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     attachments: Mapped[list[Attachment]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

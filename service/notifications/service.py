@@ -40,7 +40,7 @@ from service.db import UTCDateTime, utcnow
 from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.notifications import mailer
-from service.notifications.messages import render
+from service.notifications.messages import CLAIM_KINDS, render
 from service.notifications.models import FAILED, PENDING, SENT, Attachment, Notification
 from service.observability import count_deliveries, request_id_var
 from service.org.models import User
@@ -115,6 +115,11 @@ def _insert_new():
 def _columns(key: str, kind: str, recipient: User, subject_type: str, subject_id: int, params: dict, path: str,
              due_moment: datetime | str | None, on_behalf_of: User | None) -> dict:
     lang = recipient.locale if recipient.locale in ("bg", "en") else "bg"
+    if subject_type == "transition_request" and kind in CLAIM_KINDS:
+        from service.approvals.claims import for_message
+
+        claim, decision = for_message(subject_id, lang)  # what is asked, and a link to the decision
+        params, path = {**params, **claim}, decision or path
     link = settings().BASE_URL.rstrip("/") + path
     params = {**params, "on_behalf": params.get("on_behalf") or (on_behalf_of.name if on_behalf_of else "")}
     subject, text, html = render(kind, lang, params, link)
@@ -132,7 +137,21 @@ def _columns(key: str, kind: str, recipient: User, subject_type: str, subject_id
         "subject_type": subject_type,
         "subject_id": subject_id,
         "due_moment": due_moment if isinstance(due_moment, datetime) else None,
+        "sender": sender_of(recipient),
     }
+
+
+def sender_of(recipient: User) -> str:
+    """The From of a message: the recipient's administration's name and address where it has set
+    an address, else the installation's MAIL_FROM (stored empty)."""
+    from email.headerregistry import Address
+
+    administration = recipient.administration
+    if administration is None or not administration.mail_from_address:
+        return ""
+    local, _, domain = administration.mail_from_address.rpartition("@")
+    name = administration.mail_from_name or administration.name
+    return str(Address(display_name=name, username=local, domain=domain))
 
 
 # -- nudging the worker after a commit --------------------------------------------------------

@@ -36,6 +36,9 @@ class Administration(db.Model):
     official_name: Mapped[str] = mapped_column(String(300), default="", server_default="")
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The sender of the administration's emails; empty: the installation's MAIL_FROM.
+    mail_from_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    mail_from_address: Mapped[str] = mapped_column(String(254), default="", server_default="")
 
     units: Mapped[list[Unit]] = relationship(back_populates="administration", order_by="Unit.id")
 

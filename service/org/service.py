@@ -133,6 +133,7 @@ def create_user(
         db.session.add(user)
         for role, unit in roles:
             _add_role(user, role, unit)
+        _check_duties(user)
         db.session.flush()
         audit.record(
             chain_id=administration.id if administration else 0,
@@ -142,7 +143,46 @@ def create_user(
             actor_id=actor.id if actor else None,
             after={"email": email, "roles": [f"{r}@{u.code}" if u else str(r) for r, u in roles]},
         )
+        _record_grants(user, set(), actor)
     return user
+
+
+def _check_duties(user: User) -> None:
+    """Separation of duties: no deciding role beside the administrator's on one account."""
+    if authz.conflicting_duties(r.role for r in user.roles):
+        raise GoalflowError("roles_conflict", fields={"roles": "a deciding role and the administrator role"})
+
+
+def _held(user: User) -> set[tuple[Role, int | None]]:
+    return {(Role(r.role), r.unit_id if r.unit_id is not None else (r.unit.id if r.unit else None)) for r in user.roles}
+
+
+def _record_grants(user: User, before: set[tuple[Role, int | None]], actor: User | None) -> None:
+    """Every deciding role newly held is recorded in the audit trail on its own, and the governor
+    and the chief secretary are told by email (grants made by the installation itself, as its
+    first people are set up, are recorded only)."""
+    from service.notifications.recipients import role_holders
+
+    granted = sorted((role, unit_id) for role, unit_id in _held(user) - before if role in authz.DECIDING_ROLES)
+    if not granted:
+        return
+    admin_id = user.administration_id or 0
+    now = utcnow()
+    watchers = role_holders(admin_id, [Role.GOVERNOR, Role.CHIEF_SECRETARY]) if actor is not None and admin_id else []
+    for role, unit_id in granted:
+        unit = db.session.get(Unit, unit_id) if unit_id else None
+        audit.record(
+            chain_id=admin_id, action="deciding_role_granted", subject_type="user", subject_id=user.id,
+            actor_id=actor.id if actor else None,
+            after={"role": str(role), "unit": unit.code if unit else None, "email": user.email}, at=now,
+        )
+        for watcher in watchers:
+            outbox.enqueue(
+                kind="deciding_role_granted", recipient=watcher, subject_type="user", subject_id=user.id,
+                params={"person": user.name, "email": user.email, "role": str(role), "unit": unit.code if unit else "",
+                        "actor": actor.name, "at": local_today(now)},
+                path="/", due_moment=f"grant:{role}:{unit_id or ''}:{now.isoformat()}",
+            )
 
 
 def _add_role(user: User, role: Role, unit: Unit | None) -> None:
@@ -161,11 +201,16 @@ def _add_role(user: User, role: Role, unit: Unit | None) -> None:
 def assign_role(*, user: User, role: Role, unit: Unit | None, actor: User | None = None) -> None:
     if actor is not None and not authz.manages(actor, user.administration_id):
         raise GoalflowError("forbidden")
+    if actor is not None and actor.id == user.id:
+        raise GoalflowError("own_roles")
     with transaction():
         if any(r.role == role and r.unit_id == (unit.id if unit else None) for r in user.roles):
             raise GoalflowError("duplicate", what=f"{role}")
+        before = _held(user)
         _add_role(user, role, unit)
+        _check_duties(user)
         db.session.flush()
+        _record_grants(user, before, actor)
         audit.record(
             chain_id=user.administration_id or 0,
             action="role_assigned",
@@ -319,25 +364,48 @@ def rename_administration(
 ) -> Administration:
     """The short name and the official one that documents' titles give
     ("Областна администрация на област Хасково"); None leaves a name as it is."""
+    changes = {key: value for key, value in (("name", name), ("official_name", official_name)) if value is not None}
+    return update_administration(actor=actor, administration_id=administration_id, changes=changes)
+
+
+SENDER_FIELDS = ("name", "official_name", "mail_from_name", "mail_from_address")
+
+
+def update_administration(*, actor: User | None, administration_id: int, changes: dict) -> Administration:
+    """Its names (the short one, and the official one of the documents' titles), and the sender of
+    its emails (a name and an address; an empty address: MAIL_FROM)."""
+    refuse_control({k: changes[k] for k in SENDER_FIELDS if k in changes})
+    changes = {k: (changes[k] or "").strip() for k in SENDER_FIELDS if k in changes}
+    problems = {}
+    if "name" in changes and not changes["name"]:
+        problems["name"] = "required"
+    limit = Administration.__table__.c.name.type.length
+    for key in ("name", "official_name"):
+        if len(changes.get(key, "")) > limit:
+            problems[key] = f"at most {limit} characters"
+    address = changes.get("mail_from_address", "")
+    if address and (not EMAIL.match(address) or not address.isascii()):
+        problems["mail_from_address"] = "not a valid email address"
+    for key in SENDER_FIELDS:  # names go into mail headers: one line each
+        if any(ch in changes.get(key, "") for ch in "\r\n"):
+            problems.setdefault(key, "must be one line")
+    if problems:
+        raise GoalflowError("invalid_input", fields=problems)
     with transaction():
-        admin = get_administration(actor, administration_id)
-        if not authz.manages(actor, admin.id):
-            raise GoalflowError("forbidden")
-        refuse_control({"name": name, "official_name": official_name})
-        if name is not None and not name.strip():
-            raise GoalflowError("invalid_input", fields={"name": "required"})
-        limit = Administration.__table__.c.name.type.length
-        for field, value in (("name", name), ("official_name", official_name)):
-            if value is not None and len(value.strip()) > limit:
-                raise GoalflowError("invalid_input", fields={field: f"at most {limit} characters"})
-        before = {"name": admin.name, "official_name": admin.official_name}
-        if name is not None:
-            admin.name = name.strip()
-        if official_name is not None:
-            admin.official_name = official_name.strip()
+        if actor is None:  # the installation itself (the demo, the command line)
+            admin = db.session.get(Administration, administration_id)
+        else:
+            admin = get_administration(actor, administration_id)
+            if not authz.manages(actor, admin.id):
+                raise GoalflowError("forbidden")
+        before = {k: getattr(admin, k) for k in SENDER_FIELDS}
+        for key, value in changes.items():
+            setattr(admin, key, value)
         audit.record(
-            chain_id=admin.id, action="administration_renamed", subject_type="administration", subject_id=admin.id,
-            actor_id=actor.id, before=before, after={"name": admin.name, "official_name": admin.official_name},
+            chain_id=admin.id,
+            action="administration_changed" if set(changes) - {"name", "official_name"} else "administration_renamed",
+            subject_type="administration", subject_id=admin.id,
+            actor_id=actor.id if actor else None, before=before, after={k: getattr(admin, k) for k in SENDER_FIELDS},
         )
     return admin
 
@@ -433,12 +501,17 @@ def update_user(*, actor: User, user_id: int, changes: dict) -> User:
                 user.session_generation += 1
             else:
                 tokens.revoke_all_access(user=user, actor=actor, why="account_disabled")
+        held = _held(user)
         if "roles" in changes:
+            if user.id == actor.id:
+                raise GoalflowError("own_roles")
             user.roles.clear()
             db.session.flush()  # the old assignments leave before the new ones meet the unique constraint
             for role, unit_id in changes["roles"]:
                 _add_role(user, Role(role), get_unit(actor, unit_id) if unit_id is not None else None)
+            _check_duties(user)
         db.session.flush()
+        _record_grants(user, held, actor)
         audit.record(
             chain_id=user.administration_id or 0, action="user_changed", subject_type="user", subject_id=user.id,
             actor_id=actor.id, before=before,

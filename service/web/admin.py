@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from service import authz
+from service.common import settings
 from service.errors import GoalflowError
 from service.extensions import db
 from service.notifications import service as outbox
@@ -58,7 +59,7 @@ def _refused(exc: GoalflowError, which: str, page=_people_page):
     if exc.status == 404:
         raise exc
     db.session.rollback()
-    errors = field_errors(exc, {"unit": "unit_id"}) or {"_": error_message(exc)}
+    errors = field_errors(exc, {"unit": "unit_id", "roles": "role"}) or {"_": error_message(exc)}
     return page(exc.status, errors=errors, form=request.form,
                 error_for=which, problem=error_message(exc))
 
@@ -212,11 +213,29 @@ def admin_cancel_substitute(substitution_id: int):
 
 @bp.get("/admin/outbox")
 @role_required(Role.ADMIN)
-def admin_outbox():
+def admin_outbox(status_code: int = 200, **extra):
     status = request.args.get("status", "")
     status = status if status in outbox.STATUSES else ""
     listing = outbox.list_outbox(status=status or None, page=int_arg("page") or 1, actor=current_user)
-    return render_template("admin/outbox.html", listing=listing, status=status, statuses=outbox.STATUSES)
+    context = {"errors": {}, "form": {}, "problem": "", "default_sender": settings().MAIL_FROM, **extra}
+    return render_template("admin/outbox.html", listing=listing, status=status, statuses=outbox.STATUSES,
+                           **context), status_code
+
+
+@bp.post("/admin/sender")
+@role_required(Role.ADMIN)
+def admin_sender():
+    """The name and address the administration's emails come from (empty address: MAIL_FROM)."""
+    try:
+        org.update_administration(actor=current_user, administration_id=current_user.administration_id or 0,
+                                  changes={k: request.form.get(k, "") for k in ("mail_from_name", "mail_from_address")})
+    except GoalflowError as exc:
+        if exc.status == 404:
+            raise
+        db.session.rollback()
+        return admin_outbox(exc.status, errors=field_errors(exc), form=request.form, problem=error_message(exc))
+    flash(_("The sender was saved."), "success")
+    return redirect(url_for("web.admin_outbox"))
 
 
 @bp.get("/admin/outbox/<int:message_id>")

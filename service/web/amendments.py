@@ -103,7 +103,7 @@ def amend_propose(plan_id: int):
 
 
 def amendment_context(amendment_id: int, **extra) -> dict:
-    from service.web.goals import request_view
+    from service.web.common import request_view
 
     amendment = amendments.get_amendment(current_user, amendment_id)
     open_request = approvals.open_request(amendments.SUBJECT, amendment.id)

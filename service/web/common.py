@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from service.approvals.claims import claim_of
 from service.approvals.models import TransitionRequest
 from service.common import local_today
 from service.errors import GoalflowError
@@ -81,6 +82,13 @@ FIELD_MESSAGES = {
     "the unit belongs to another administration": _l("The unit belongs to another administration."),
     "passwords differ": _l("The two new passwords differ."),
     CONTROL_PROBLEM: _l("This text holds a control character: only tab, line feed and carriage return are allowed."),
+    "choose at least one request": _l("Tick at least one request."),
+    "must be one line": _l("Write it on one line."),
+    "only a year's report is archived": _l("Only a year's report is kept as an archive, not a plan."),
+    "only a past year's report is archived": _l("Only a past year's report is kept as an archive."),
+    "a deciding role and the administrator role": _l(
+        "A role that decides cannot sit beside the administrator's on one account."
+    ),
 }
 _PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"^the achieved value of .* is required$"), lambda m: _("The achieved value is required.")),
@@ -180,4 +188,13 @@ def request_view(req: TransitionRequest | None, subject_type: str) -> dict | Non
         return None
     t = workflow_for(subject_type).transition(req.transition)
     labels = {s.name: s.label.get(lang(), s.name) for s in t.stages}
-    return {"request": req, "transition": t, "stage_labels": labels}
+    return {"request": req, "transition": t, "stage_labels": labels, "claim": claim_of(req, lang=lang())}
+
+
+def request_outcome(asked: TransitionRequest) -> str:
+    """What became of a request just made: applied at once (nobody else had to approve), or waiting."""
+    if asked.status == "approved":
+        state = workflow_for(asked.subject_type).state_label(asked.to_state, lang())
+        return _("Done: it is now “%(state)s”.", state=state)
+    return _("Your request was recorded: it now waits for approval.")
+

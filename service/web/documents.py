@@ -8,6 +8,7 @@ upload at all.
 
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -18,7 +19,7 @@ from service.errors import GoalflowError
 from service.goals import documents, import_jobs, uploads
 from service.goals.documents import PROGRESS_ONLY, UPDATE, ImportResult
 from service.goals.models import ImportJob
-from service.web.common import error_message, lang
+from service.web.common import error_message, field_errors, lang, parse_date
 from service.web.views import bp
 from service.workflow_registry import workflow_for
 
@@ -59,16 +60,28 @@ def _preview(result: ImportResult, filename: str, token: str):
     )
 
 
-def _attempt(data: bytes, filename: str, *, dry_run: bool):
+def _archive_choice() -> dict:
+    """Whether the file is a past year's report signed on paper, and the day it was signed."""
+    if request.form.get("archive") != "yes":
+        return {"archive": False, "paper_signed_on": None}
+    signed = parse_date(request.form.get("paper_signed_on", ""))
+    return {"archive": True, "paper_signed_on": signed.isoformat() if signed else None}
+
+
+def _attempt(data: bytes, filename: str, *, dry_run: bool, archive: dict):
     """The import (or its dry run) as the signed-in person; a refusal comes back as the form saying why."""
     try:
+        signed = archive.get("paper_signed_on")
         return documents.import_upload(
             data, filename, administration=current_user.administration, actor=current_user, dry_run=dry_run,
+            archive=archive.get("archive", False), paper_signed_on=date.fromisoformat(signed) if signed else None,
         )
     except GoalflowError as exc:
         if exc.status in (403, 404):
             raise
-        return _form(exc.status, error_message(exc))
+        fields = field_errors(exc)
+        problem = " ".join([error_message(exc), *fields.values()])
+        return _form(exc.status, problem)
 
 
 @bp.get("/plans/import")
@@ -87,19 +100,20 @@ def plan_import_preview():
     if upload is None or not upload.filename:
         return _form(422, _("Choose a file to import."))
     data, filename = upload.read(), upload.filename
-    if import_jobs.in_background(data):  # a large file: the worker reads it, this page follows it
+    archive = _archive_choice()
+    if import_jobs.in_background(data) and not archive["archive"]:  # a large file: the worker reads it
         job = _start_job(data, filename, dry_run=True)
         if not isinstance(job, ImportJob):
             return job
         _forget_upload()
         session[SESSION_KEY] = {"token": uploads.save(data), "filename": filename, "job": job.id}
         return redirect(url_for("web.plan_import_job", job_id=job.id))
-    result = _attempt(data, filename, dry_run=True)
+    result = _attempt(data, filename, dry_run=True, archive=archive)
     if not isinstance(result, ImportResult):
         return result
     _forget_upload()
     token = uploads.save(data)
-    session[SESSION_KEY] = {"token": token, "filename": filename}
+    session[SESSION_KEY] = {"token": token, "filename": filename, **archive}
     return _preview(result, filename, token)
 
 
@@ -152,13 +166,13 @@ def plan_import_confirm():
     if data is None:
         flash(_("That preview is no longer current: choose the file again."), "error")
         return redirect(url_for("web.plan_import"))
-    if import_jobs.in_background(data):
+    if import_jobs.in_background(data) and not pending.get("archive"):  # an archive is one past year: inline
         job = _start_job(data, pending["filename"], dry_run=False)
         if not isinstance(job, ImportJob):
             return job
         _forget_upload()
         return redirect(url_for("web.plan_import_job", job_id=job.id))
-    result = _attempt(data, pending["filename"], dry_run=False)
+    result = _attempt(data, pending["filename"], dry_run=False, archive=pending)
     if not isinstance(result, ImportResult):
         return result
     _forget_upload()

@@ -37,6 +37,8 @@ ACTIONS = {
     "campaign_closed": _l("Quarterly campaign closed"),
     "user_created": _l("User created"),
     "role_assigned": _l("Role assigned"),
+    "deciding_role_granted": _l("Deciding role granted"),
+    "administration_changed": _l("Administration changed"),
     "password_changed": _l("Password changed"),
     "substitute_named": _l("Substitute named"),
     "substitute_cancelled": _l("Substitution cancelled"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import lazyload
 
 from service import authz, subjects
 from service.extensions import db
+from service.notifications.messages import ROMAN, short_title
 from service.web.common import lang
 from service.web.views import bp
 from service.workflow_registry import workflow_for
@@ -37,9 +39,15 @@ REQUEST_STATUSES = {
 }
 RISKS = {"on_track": _l("On track"), "at_risk": _l("At risk"), "off_track": _l("Off track")}
 OUTBOX_STATUSES = {"pending": _l("pending"), "sending": _l("sending"), "sent": _l("sent"), "failed": _l("failed")}
+SUBJECT_WORDS = {"goal": _l("Goal"), "plan": _l("Plan"), "progress_report": _l("Quarterly report on goal")}
+# Fields a request may change beside the state and the achieved values (approvals/claims.py).
+CLAIM_FIELDS = {"risk": _l("Risk"), "narrative": _l("Progress information")}
 UNIT_KINDS = {
     "cabinet": _l("cabinet"), "directorate": _l("directorate"), "department": _l("department"), "sector": _l("sector"),
 }
+
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 
 def _word(table: dict, code) -> str:
@@ -67,6 +75,45 @@ def money(value: Decimal | None) -> str:
     return format_decimal(value, format="#,##0.00") if value is not None else ""
 
 
+@bp.app_template_filter("currency")
+def currency(code: str | None) -> str:
+    """A currency as the documents write it: "лв." and "евро" in Bulgarian, the code in English."""
+    from service.documents.rendering import _CURRENCY_WORDS
+
+    words = _CURRENCY_WORDS.get(code or "")
+    return (words[0] if lang() == "bg" else words[1]) if words else (code or "")
+
+
+@bp.app_template_filter("with_unit")
+def with_unit(text: str | None, unit: str | None) -> str:
+    """A value with its unit, unless the value already says it ("2 бр" with the unit "бр" is not "2 бр бр")."""
+    text, unit = (text or "").strip(), (unit or "").strip()
+    if not unit or not text or unit.casefold() in text.casefold().split():
+        return text
+    return f"{text} {unit}"
+
+
+@bp.app_template_filter("in_my_language")
+def in_my_language(text: str) -> str:
+    """An import warning keeps both languages ("български / English"): the reader's part of it."""
+    from service.documents.errors import bilingual
+
+    separator = bilingual("", "")
+    for at in [m.start() for m in re.finditer(re.escape(separator), text)]:
+        bg, en = text[:at], text[at + len(separator):]
+        # The English half begins with a Latin letter (it may quote the document's Bulgarian words).
+        if _CYRILLIC.search(bg) and re.match(r"[A-Za-z]", en):
+            return bg if lang() == "bg" else en
+    return text
+
+
+def quarter_name(quarter: int) -> str:
+    """"I тримесечие" … "IV тримесечие"; "Q1" … "Q4" in English."""
+    if lang() == "bg" and 1 <= int(quarter) <= 4:
+        return f"{ROMAN[int(quarter) - 1]} тримесечие"
+    return f"Q{quarter}"
+
+
 @bp.app_template_filter("person_option")
 def person_option(user) -> tuple[int, str]:
     return user.id, user.name
@@ -79,7 +126,7 @@ def role_option(role) -> tuple[str, str]:
 
 @bp.app_template_filter("unit_option")
 def unit_option(unit) -> tuple[int, str]:
-    return unit.id, f"{unit.code} – {unit.name}"[:90]
+    return unit.id, short_title(f"{unit.code} – {unit.name}", 90)
 
 
 @bp.app_template_filter("kind_option")
@@ -124,6 +171,11 @@ def generic_description(status: int | None, message: str) -> bool:
     return message in ("Internal Server Error", None, "") or (known is not None and message == known.description)
 
 
+def claim_value(field: str, value: str) -> str:
+    """A claimed field's value as people read it (a risk level's name, not its code)."""
+    return _word(RISKS, value) if field == "risk" and value else value
+
+
 def progress_enabled() -> bool:
     from service.web.progress import progress_service
 
@@ -143,6 +195,21 @@ def subject_path(req) -> str:
     return kind.path(db.session.get(kind.model, req.subject_id, options=[lazyload("*")]))
 
 
+def paper_signature(plan) -> str:
+    """What an archived year signed on paper says of itself: when it was signed, who entered it."""
+    who = plan.archive_imported_by.name if plan.archive_imported_by else _l("the operator")
+    return str(_l("Signed on paper on %(day)s, entered by %(name)s on %(entered)s", day=day(plan.paper_signed_on),
+                  name=who, entered=day(plan.archive_imported_at)))
+
+
+def subject_label(req) -> str:
+    """"Goal 5. Its title" for a request's object, from the session where the page has read it."""
+    kind = subjects.kind(req.subject_type)
+    described = kind.describe(db.session.get(kind.model, req.subject_id, options=[lazyload("*")]))
+    title = short_title(described["title"], 80)
+    return f"{_word(SUBJECT_WORDS, req.subject_type)} {described['number']}. {title}"
+
+
 @bp.record_once
 def _globals(state) -> None:
     """Words for codes, usable in every template and macro (macros do not see context processors)."""
@@ -154,9 +221,15 @@ def _globals(state) -> None:
         risk_name=lambda code: _word(RISKS, code),
         outbox_status=lambda code: _word(OUTBOX_STATUSES, code),
         unit_kind=lambda code: _word(UNIT_KINDS, code),
+        subject_word=lambda code: _word(SUBJECT_WORDS, code),
+        claim_field=lambda code: _word(CLAIM_FIELDS, code),
+        claim_value=claim_value,
         progress_enabled=progress_enabled,
         transition_label=transition_label,
         subject_path=subject_path,
+        subject_label=subject_label,
+        paper_signature=paper_signature,
+        quarter_name=quarter_name,
         http_title=http_title,
         generic_description=generic_description,
         may=lambda question: authz.may(current_user, question),  # who may do what: service/authz.py

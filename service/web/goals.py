@@ -21,6 +21,7 @@ from service.web.common import (
     goal_deadline,
     lang,
     open_states,
+    request_outcome,
     request_view,
     today,
 )
@@ -92,7 +93,7 @@ def goal_page(goal_id: int):
 def ask_transition(goal_id: int):
     transition = request.form.get("transition", "")
     try:
-        approvals.request_transition(
+        asked = approvals.request_transition(
             actor=current_user,
             subject_type="goal",
             subject_id=goal_id,
@@ -104,7 +105,7 @@ def ask_transition(goal_id: int):
         )
     except GoalflowError as exc:
         return _refused(exc, "goal", goal_id, transition)
-    flash(_("Your request was recorded."), "success")
+    flash(request_outcome(asked), "success")
     return redirect(url_for("web.goal_page", goal_id=goal_id))
 
 

@@ -9,10 +9,12 @@ from flask_login import current_user, login_required
 
 from service import subjects
 from service.approvals import service as approvals
+from service.approvals.claims import Claim, claim_of
 from service.approvals.models import TransitionRequest
 from service.auth.login import is_fresh
 from service.errors import GoalflowError
 from service.extensions import db
+from service.notifications.messages import short_title
 from service.web.common import field_errors, field_message, lang
 from service.web.views import bp
 from service.workflow_registry import workflow_for
@@ -28,6 +30,7 @@ class Item:
     stage: str
     number: int
     title: str
+    claim: Claim
 
 
 @dataclass
@@ -54,6 +57,7 @@ def inbox_items() -> list[Item]:
                 transition=t.label.get(language, t.name),
                 on_behalf_of=[c.on_behalf_of.name for c in claims if c.on_behalf_of],
                 stage=stage_label,
+                claim=claim_of(req, subject, language),
                 **subjects.kind(req.subject_type).describe(subject),
             )
         )
@@ -66,6 +70,25 @@ def inbox():
     return render_template("inbox.html", items=inbox_items(), outcomes=None, lang=lang(), form={}, errors={})
 
 
+@bp.get("/approvals/<int:request_id>")
+@login_required
+def decision_page(request_id: int):
+    """One request and its whole claim, decided here: where an approval email leads."""
+    from service.web.common import request_view
+
+    req = approvals.get_request(current_user, request_id)
+    context = {
+        "open": request_view(req, req.subject_type),
+        "claims": approvals.claims(current_user, req),
+        "wf": workflow_for(req.subject_type),
+        "lang": lang(),
+        "errors": {},
+        "form": {},
+        "error_for": "",
+    }
+    return render_template("decision.html", **context)
+
+
 @bp.post("/approvals")
 @login_required
 def inbox_decide():
@@ -76,7 +99,7 @@ def inbox_decide():
     comment = request.form.get("comment", "")
     chosen = [int(v) for v in request.form.getlist("request") if v.isdigit()]
     if not chosen:
-        return _form_refused({"request": field_message("required")})
+        return _form_refused({"request": field_message("choose at least one request")})
     outcomes = []
     for request_id in chosen:
         label = f"#{request_id}"
@@ -111,4 +134,4 @@ def _label(req: TransitionRequest) -> str:
     subject = subjects.load(req.subject_type, req.subject_id)
     described = subjects.kind(req.subject_type).describe(subject)
     t = workflow_for(req.subject_type).transition(req.transition)
-    return f"#{req.id} {t.label.get(lang(), t.name)} – {described['number']}. {described['title'][:80]}"
+    return f"#{req.id} {t.label.get(lang(), t.name)} – {described['number']}. {short_title(described['title'], 80)}"

@@ -16,7 +16,15 @@ from service.goals import report as report_entries
 from service.goals import service as goals
 from service.goals.models import Goal
 from service.org.models import Unit
-from service.web.common import error_message, field_errors, form_int, int_arg, lang, request_view
+from service.web.common import (
+    error_message,
+    field_errors,
+    form_int,
+    int_arg,
+    lang,
+    request_outcome,
+    request_view,
+)
 from service.web.diagram import diagram_svg
 from service.web.events import timeline
 from service.web.views import bp
@@ -111,7 +119,7 @@ def plan_transition(plan_id: int):
     plan = goals.get_plan(current_user, plan_id)
     name = request.form.get("transition", "")
     try:
-        approvals.request_transition(
+        asked = approvals.request_transition(
             actor=current_user, subject_type="plan", subject_id=plan.id, transition=name,
             reason=request.form.get("reason", ""), expected_version=form_int("version"), fresh_login=is_fresh(),
         )
@@ -126,5 +134,5 @@ def plan_transition(plan_id: int):
         extra = {"errors": field_errors(exc), "form": request.form, "error_for": name, "problem": error_message(exc)}
         template = "plan_preview.html" if request.form.get("from") == "preview" else "plan.html"
         return render_template(template, **plan_context(plan_id, **extra)), exc.status
-    flash(_("Done: %(what)s.", what=workflow_for("plan").transition(name).label.get(lang(), name)), "success")
+    flash(request_outcome(asked), "success")
     return redirect(url_for("web.plan_page", plan_id=plan.id))

@@ -17,7 +17,7 @@ from service.workflow_registry import workflow_for
 
 
 def entry_context(goal_id: int, **extra) -> dict:
-    from service.web.goals import request_view
+    from service.web.common import request_view
 
     goal = entries.get_goal(current_user, goal_id)
     entry = entries.entry_of(goal)

@@ -34,20 +34,26 @@ def test_import_preview_then_import_then_again(client, haskovo_admin, haskovo_by
     assert (body["dry_run"], body["plan_id"], body["year"], body["kind"], body["created"]) == (True, None, 2023, "report", 8)
     assert [g["number"] for g in body["goals"]] == list(range(1, 9))
     assert body["goals"][0]["needs_review"] and body["goals"][0]["warnings"] and body["goals"][0]["source_cells"]
-    assert body["goals"][7]["financing_amount"] == "120000" and body["goals"][5]["state"] == "not_done"
+    # An import never signs: a report for a year without a plan becomes a draft of planned goals.
+    assert body["goals"][7]["financing_amount"] == "120000" and body["goals"][5]["state"] == "planned"
+    archive = "?archive=true&paper_signed_on=2024-02-20"
+    archived = upload(client, h.token, haskovo_bytes, "haskovo.txt", archive + "&dry_run=true").json
+    assert archived["goals"][5]["state"] == "not_done", "an archive keeps the states its paper report names"
+    no_day = upload(client, h.token, haskovo_bytes, "haskovo.txt", "?archive=true")
+    assert no_day.status_code == 422 and no_day.json["errors"] == {"paper_signed_on": "required"}
     assert plans_of(h.admin) == 0, "a dry run writes nothing"
 
-    done = upload(client, h.token, haskovo_bytes, "haskovo.txt")
+    done = upload(client, h.token, haskovo_bytes, "haskovo.txt", archive)
     assert done.status_code == 200 and done.json["plan_created"] and done.json["created"] == 8
     plan_id = done.json["plan_id"]
+    assert db.session.get(Plan, plan_id).state == "archived"
 
     exported = client.get(f"/api/v1/plans/{plan_id}/export?format=xlsx", headers=bearer(h.token))
     assert exported.status_code == 200
     assert exported.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert exported.headers["Content-Disposition"] == 'attachment; filename="haskovo-2023-report-bg.xlsx"'
     again = upload(client, h.token, exported.data, "haskovo.xlsx")
-    assert (again.json["plan_id"], again.json["created"], again.json["updated"]) == (plan_id, 0, 8)
-    assert all(g["action"] == "progress_only" and not g["warnings"] for g in again.json["goals"])
+    assert again.status_code == 409 and again.json["code"] == "plan_not_importable", "the year has its record"
     assert db.session.scalar(select(func.count()).select_from(Goal).where(Goal.plan_id == plan_id)) == 8
 
 

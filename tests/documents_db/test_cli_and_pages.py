@@ -27,8 +27,13 @@ def test_import_and_export_commands(ctx, haskovo_admin, tmp_path):
     assert "A cell is missing" in dry.output
     assert plan_count(haskovo_admin.admin) == 0
 
-    done = runner.invoke(args=["import-plan", str(HASKOVO), "--administration", "haskovo"])
+    no_day = runner.invoke(args=["import-plan", str(HASKOVO), "--administration", "haskovo", "--archive"])
+    assert no_day.exit_code == 1 and "paper_signed_on" in no_day.output
+    done = runner.invoke(args=["import-plan", str(HASKOVO), "--administration", "haskovo", "--archive",
+                               "--paper-signed-on", "20.02.2024"])
     assert done.exit_code == 0 and "imported the report of 2023" in done.output and "8 new goals" in done.output
+    plan = db.session.scalar(select(Plan).where(Plan.administration_id == haskovo_admin.admin.id))
+    assert (plan.state, str(plan.paper_signed_on), plan.archive_imported_by_id) == ("archived", "2024-02-20", None)
 
     out = tmp_path / "report.docx"
     written = runner.invoke(args=["export-plan", "--administration", "haskovo", "--year", "2023", "--format", "docx",
@@ -37,7 +42,7 @@ def test_import_and_export_commands(ctx, haskovo_admin, tmp_path):
     document = parse_document(out.read_bytes())
     assert (document.kind, len(document.goals)) == ("report", 8)
     again = runner.invoke(args=["import-plan", str(out), "--administration", "haskovo", "--as", "secretary@haskovo.bg"])
-    assert again.exit_code == 0 and "0 new goals, 8 updated" in again.output
+    assert again.exit_code == 1 and "plan_not_importable" in again.output, "the archived year has its record"
     assert db.session.scalar(select(func.count()).select_from(Goal)) == 8
     extended = tmp_path / "report.csv"
     assert runner.invoke(args=["export-plan", "--administration", "haskovo", "--year", "2023", "--format", "csv",
@@ -75,10 +80,16 @@ def test_import_pages_preview_then_confirm(client, haskovo_admin, haskovo_bytes)
     sign_in(client, h.secretary, h.password)
     form = client.get("/plans/import")
     assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.text
-    preview = client.post("/plans/import", content_type="multipart/form-data",
-                          data={"csrf_token": csrf_of(form.text), "file": (io.BytesIO(haskovo_bytes), "haskovo.txt")})
+    assert 'name="archive"' in form.text and 'name="paper_signed_on"' in form.text
+    no_day = client.post("/plans/import", content_type="multipart/form-data", data={
+        "csrf_token": csrf_of(form.text), "file": (io.BytesIO(haskovo_bytes), "haskovo.txt"), "archive": "yes"})
+    assert no_day.status_code == 422 and "Полето е задължително" in no_day.text
+    preview = client.post("/plans/import", content_type="multipart/form-data", data={
+        "csrf_token": csrf_of(form.text), "file": (io.BytesIO(haskovo_bytes), "haskovo.txt"), "archive": "yes",
+        "paper_signed_on": "2024-02-20"})
     assert preview.status_code == 200, preview.text[:500]
-    assert preview.text.count("data-number=") == 8 and "A cell is missing" in preview.text
+    assert preview.text.count("data-number=") == 8 and "Липсва клетка" in preview.text
+    assert "A cell is missing" not in preview.text, "the warnings in the reader's language only"
     assert plan_count(h.admin) == 0, "the preview writes nothing"
     token = re.search(r'name="token" value="([^"]+)"', preview.text).group(1)
 
@@ -92,6 +103,7 @@ def test_import_pages_preview_then_confirm(client, haskovo_admin, haskovo_bytes)
     assert twice.status_code == 302 and twice.headers["Location"].endswith("/plans/import"), "confirmed once only"
     page = client.get(f"/plans/{plan.id}")
     assert f"/api/v1/plans/{plan.id}/export?format=pdf" in page.text
+    assert plan.state == "archived" and "Подписан на хартия на 20.02.2024, въведен от Мария Секретарова" in page.text
     button = client.get(f"/api/v1/plans/{plan.id}/export?format=csv")  # the plan page's buttons, signed in
     assert (button.status_code, button.mimetype) == (200, "text/csv")
     assert parse_document(button.data).goals[5].status_wording == "Неизпълнена"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -26,13 +27,20 @@ def imported(data: bytes, who, administration, **kw):
     return documents.import_document(documents.read_upload(data), administration=administration, actor=who, **kw)
 
 
+PAPER_DAY = date(2024, 2, 20)
+
+
 @pytest.mark.parametrize("fmt", ["docx", "xlsx", "csv"])
 def test_round_trip_through_the_database(haskovo_admin, haskovo_bytes, fmt):
-    """Import the real report, export it, import the export again: the same goals, field by field."""
+    """Archive the real report signed on paper, export it, archive the export elsewhere: the same goals."""
     h = haskovo_admin
-    first = imported(haskovo_bytes, h.secretary, h.admin)
-    assert (first.plan_created, first.created, first.kind, first.plan.state) == (True, 8, "report", "reporting")
+    first = imported(haskovo_bytes, h.secretary, h.admin, archive=True, paper_signed_on=PAPER_DAY)
+    assert (first.plan_created, first.created, first.kind, first.plan.state) == (True, 8, "report", "archived")
     plan = first.plan
+    # A record of a year signed on paper: who brought it in and when it was signed, and no signer in goalflow.
+    assert (plan.paper_signed_on, plan.archive_imported_by_id) == (PAPER_DAY, h.secretary.id)
+    assert plan.archive_imported_at is not None
+    assert (plan.approved_by_id, plan.approved_at, plan.report_approved_by_id, plan.report_approved_at) == (None,) * 4
     before = [goal_fields(g) for g in plan.goals]
     assert [g["state"] for g in before] == ["in_progress", "done", "done", "done", "in_progress", "not_done", "done", "done"]
     assert before[7]["financing_amount"] == 120000 and before[4]["units"] == ["АПОФУС", "АКРРДС"]
@@ -42,24 +50,84 @@ def test_round_trip_through_the_database(haskovo_admin, haskovo_bytes, fmt):
     assert rough.needs_review and rough.import_warnings and len(rough.source_cells) >= 10
 
     exported = documents.render(plan, fmt=fmt).data
-    again = imported(exported, h.secretary, h.admin)
-    db.session.expire_all()
-    assert (again.plan.id, again.plan_created, again.created, again.updated) == (plan.id, False, 0, 8)
-    assert {o.action for o in again.goals} == {documents.PROGRESS_ONLY}
-    assert [o.warnings for o in again.goals] == [[]] * 8, "the export says what the plan says"
-    assert db.session.scalar(select(func.count()).select_from(Goal).where(Goal.plan_id == plan.id)) == 8
-    assert [goal_fields(g) for g in plan.goals] == before
+    # The year has its record: a second archive, or any import, into it is refused.
+    for kw in ({"archive": True, "paper_signed_on": PAPER_DAY}, {}):
+        with pytest.raises(GoalflowError) as refused:
+            imported(exported, h.secretary, h.admin, **kw)
+        assert refused.value.code == "plan_not_importable"
 
-    # The export also creates the same plan from scratch in another administration.
+    # The export archives the same plan from scratch in another administration.
     from service.org import service as org
 
     other = org.create_administration(name="Друга", slug="other")
     for code in ("АПОФУС", "АКРРДС"):
         org.create_unit(administration=other, code=code, name=code)
-    copy = imported(exported, None, other)
+    copy = imported(exported, None, other, archive=True, paper_signed_on=PAPER_DAY)
     assert [goal_fields(g) for g in copy.plan.goals] == before
-    assert not any(g.needs_review for g in copy.plan.goals)
+    assert not any(g.needs_review for g in copy.plan.goals), "the export says what the plan says"
     assert verify().ok
+
+
+def test_a_report_for_a_new_year_becomes_a_draft_and_is_public_only_once_signed(haskovo_admin, haskovo_bytes, client):
+    """An import never signs: the report of a year without a plan is a draft whose goals are all
+    planned, not public; it is public once the governor has adopted it through the approval path."""
+    from service.demo import drive
+    from service.org import service as org
+    from service.org.models import Role
+
+    h = haskovo_admin
+    result = imported(haskovo_bytes, h.secretary, h.admin)
+    plan = result.plan
+    assert (result.plan_created, plan.state) == (True, "draft")
+    assert {g.state for g in plan.goals} == {"planned"}
+    assert plan.approved_by_id is None and plan.paper_signed_on is None
+    done = plan.goals[1]  # the report says "done": a request will have to ask for it
+    assert any("Изпълнена" in w and "искане за преход" in w for w in done.import_warnings)
+    assert client.get("/public/haskovo/2023").status_code == 404
+
+    governor = org.create_user(email="governor@haskovo.bg", name="Гео Управителев", password=h.password,
+                               administration=h.admin, roles=[(Role.GOVERNOR, None)])
+    drive(plan, "approved", [h.secretary, governor])
+    db.session.refresh(plan)
+    assert (plan.state, plan.approved_by_id) == ("approved", governor.id)
+    page = client.get("/public/haskovo/2023")
+    assert page.status_code == 200 and "Подписан на хартия" not in page.text
+
+
+def test_an_archive_is_a_past_years_report_with_its_paper_signature(haskovo_admin, haskovo_bytes, client):
+    h = haskovo_admin
+    document = documents.read_upload(haskovo_bytes, "haskovo.txt")
+    before = counts()
+    for kw, field in (
+        ({"paper_signed_on": None}, "paper_signed_on"),
+        ({"paper_signed_on": date(2099, 1, 1)}, "paper_signed_on"),  # not yet
+        ({"paper_signed_on": date(2022, 12, 1)}, "paper_signed_on"),  # before the year it reports
+    ):
+        with pytest.raises(GoalflowError) as refused:
+            documents.import_document(document, administration=h.admin, actor=h.secretary, archive=True, **kw)
+        assert refused.value.status == 422 and field in refused.value.fields, kw
+    plan_document = dataclasses.replace(document, kind="plan")
+    with pytest.raises(GoalflowError) as refused:
+        documents.import_document(plan_document, administration=h.admin, actor=h.secretary, archive=True,
+                                  paper_signed_on=PAPER_DAY)
+    assert "archive" in refused.value.fields
+    this_year = dataclasses.replace(document, year=date.today().year)
+    with pytest.raises(GoalflowError) as refused:
+        documents.import_document(this_year, administration=h.admin, actor=h.secretary, archive=True,
+                                  paper_signed_on=date.today())
+    assert "archive" in refused.value.fields
+    with pytest.raises(GoalflowError):  # nor by someone who may not import
+        documents.import_document(document, administration=h.admin, actor=h.expert, archive=True,
+                                  paper_signed_on=PAPER_DAY)
+    assert counts() == before
+
+    documents.import_document(document, administration=h.admin, actor=h.secretary, archive=True,
+                              paper_signed_on=PAPER_DAY)
+    page = client.get("/public/haskovo/2023")
+    assert page.status_code == 200
+    assert "Подписан на хартия на 20.02.2024, въведен от Мария Секретарова" in page.text
+    event = db.session.scalars(select(Event).where(Event.action == "plan_created")).all()[-1]
+    assert event.actor_id == h.secretary.id and event.after["paper_signed_on"] == "2024-02-20"
 
 
 def test_a_plan_imported_twice_updates_its_draft_and_keeps_what_people_added(world):

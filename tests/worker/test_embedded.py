@@ -58,8 +58,8 @@ def test_approvals_and_a_campaign_write_eml_files_that_an_admin_can_read(app, wo
     box = wait_until(lambda: len(mailbox(app)) == 2 and mailbox(app), 30, what="two .eml files")
     assert set(box) == {"head_a@test.bg", "head_b@test.bg"}
     (message,) = box["head_a@test.bg"]
-    assert message["Subject"] == "Очаква се вашето решение: Отчитане като изпълнена – цел 2"
-    assert "/goals/" in message.get_body(("plain",)).get_content()
+    assert message["Subject"] == "Очаква се вашето решение: искане за „Отчитане като изпълнена“ – цел 2 „Цел 2“"
+    assert "/approvals/" in message.get_body(("plain",)).get_content()  # the link opens the decision
 
     celery = app.extensions["celery"]
     celery.send_task(

@@ -15,6 +15,8 @@ PARAMS = {
     "request_decided": {**GOAL, "transition": "Започване", "outcome": "одобрено", "decider": "Мария", "reason": "x"},
     "goal_state_changed": {**GOAL, "before": "Планирана", "state": "В процес"},
     "substitute_named": {"absent": "Иван", "starts_on": "01.07.2024", "ends_on": "05.07.2024"},
+    "deciding_role_granted": {"person": "Иван", "email": "ivan@x.bg", "role": "head", "unit": "АПОФУС",
+                              "actor": "Мария", "at": date(2024, 7, 1)},
     "deadline_soon": {**GOAL, "activity": "", "deadline": date(2024, 12, 31), "days": 7},
     "deadline_overdue": {**GOAL, "activity": "Обучение", "deadline": date(2024, 6, 30), "days": 8},
     "approval_reminder": {**GOAL, "transition": "Приключване", "requester": "Иван", "since": date(2024, 4, 12), "days": 3},
