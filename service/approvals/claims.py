@@ -165,7 +165,7 @@ def _decided(req: TransitionRequest, labels: dict[str, str]) -> list[DecisionLin
 
 
 def _awaited(req: TransitionRequest, labels: dict[str, str]) -> list[Awaited]:
-    from service.approvals.service import slot_holders
+    from service.approvals.chain import slot_holders
 
     if req.status != "open":
         return []
