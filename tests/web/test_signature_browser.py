@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import browser, new_page, server, shoot, sign_in, web_app, web_world  # noqa: F401
+from tests.signatures.conftest import pki  # noqa: F401 - the test CA, its people and their keys
+from tests.web.conftest import shoot, sign_in
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("GOALFLOW_SIGNATURE_SHOTS", "")  # a folder: screenshots to look at
