@@ -79,10 +79,12 @@ def request_transition(
 ) -> TransitionRequest:
     """Ask for a transition: the one path checks it and opens its request (applied at once when
     nobody else has to approve)."""
-    return one_path.apply(
+    request = one_path.apply(
         actor=actor, subject_type=subject_type, subject_id=subject_id, transition=transition, data=data,
         reason=reason, expected_version=expected_version, fresh_login=fresh_login, now=now,
     ).request
+    _checkpoint_a_sign_off(request)
+    return request
 
 
 def decide(
@@ -162,7 +164,20 @@ def decide(
                 transition=request.transition, fresh_login=fresh_login, now=now, request=request,
             )
         answer.extend(_rows_of_the_answer(request))
+    _checkpoint_a_sign_off(request)
     return request
+
+
+def _checkpoint_a_sign_off(request: TransitionRequest | None) -> None:
+    """After the commit of an applied signature (a transition its definition makes ask for a fresh
+    sign-in: the plan's adoption, the report's sign-off), the audit chain's head is sealed in a
+    checkpoint, so that nothing before the signature can be rewritten unnoticed."""
+    if request is None or request.status != "approved":
+        return
+    if workflow_for(request.subject_type).transition(request.transition).fresh_login:
+        from service.audit.checkpoints import after_sign_off  # sealing loads the PKCS#11 and PDF stack
+
+        after_sign_off(request.administration_id)
 
 
 def _changed(request: TransitionRequest) -> GoalflowError:

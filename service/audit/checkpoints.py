@@ -44,15 +44,15 @@ def latest(chain_id: int) -> Checkpoint | None:
 
 
 def create(chain_id: int, *, reason: str, now: datetime | None = None) -> Checkpoint | None:
-    """Seal the chain's head now; None when the chain does not exist. A daily checkpoint of a chain
-    that has not moved since its last one is not repeated. Without a configured seal the checkpoint
+    """Seal the chain's head now; None when the chain does not exist. A daily or sign-off checkpoint
+    of a chain that has not moved since its last one is not repeated. Without a configured seal the checkpoint
     is kept unsealed (the embedded mode); a configured seal that fails refuses (`seal_unavailable`)."""
     now = now or utcnow()
     head = db.session.get(ChainHead, chain_id)
     if head is None:
         return None
     previous = latest(chain_id)
-    if reason == "daily" and previous is not None and (previous.seq, previous.hash) == (head.seq, head.hash):
+    if reason in ("daily", "sign_off") and previous is not None and (previous.seq, previous.hash) == (head.seq, head.hash):
         return previous
     statement = _canonical({
         "kind": STATEMENT_KIND,
