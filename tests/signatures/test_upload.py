@@ -48,10 +48,15 @@ def test_a_valid_signature_completes_the_sign_off(signing, pki):
     assert report["revocation"] == "not_checked"
     assert "Test Qualified CA" in report["trust_anchor"]
     assert signature.signed_pdf == signed
-    # completed through the approvals service: its events name the signature
+    # completed through the approvals service: the governor's approval of the request that
+    # submit_report opened names the signature, and the change of state follows from that request
     changed = db.session.scalar(select(Event).where(Event.action == "state_changed", Event.subject_type == "plan")
                                 .order_by(Event.seq.desc()))
-    assert changed.after["state"] == "report_approved" and "КЕП" in changed.reason
+    assert changed.after["state"] == "report_approved" and changed.request_id is not None
+    approval = db.session.scalar(select(Event).where(Event.action == "approved",
+                                                     Event.request_id == changed.request_id))
+    assert approval.actor_id == signing.governor.id
+    assert "КЕП" in approval.reason and "PNOBG-7001010000" in approval.reason
 
 
 def test_a_file_changed_before_signing_is_refused(signing, pki):
@@ -175,18 +180,12 @@ def test_malformed_files_are_refused_not_crashed(signing, pki):
 
 
 def test_a_sign_off_waiting_in_the_governors_inbox_is_approved_by_the_upload(signing, pki):
-    """Where the report's sign-off is a request waiting for the governor, the upload decides it."""
-    from service.approvals.models import RequestStage, StageSlot, TransitionRequest
+    """The report's submission put its sign-off in the governor's inbox; the upload decides it."""
+    from service.approvals import service as approvals
 
-    request = TransitionRequest(
-        administration_id=signing.admin.id, workflow="plan", subject_type="plan", subject_id=signing.plan.id,
-        transition="approve_report", from_state="report_submitted", to_state="report_approved",
-        requested_by_id=signing.secretary.id,
-        stages=[RequestStage(position=0, name="governor", rule="all_of", status="active",
-                             slots=[StageSlot(role="governor")])],
-    )
-    db.session.add(request)
-    db.session.commit()
+    request = approvals.open_request("plan", signing.plan.id)
+    assert request.transition == "approve_report" and request.requested_by_id == signing.secretary.id
+    assert approvals.claims(signing.governor, request)
     copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
     assert refused(signing, pki.other.sign_pdf(copy)).code == "signer_mismatch"
     db.session.expire_all()
