@@ -78,14 +78,17 @@ def drive(subject, target: str, people: list) -> None:
     wf = workflow_for(subject_type)
     k = subjects.kind(subject_type)
     for t in _path(wf, subject.state, target):
-        asker = next(p for p in people if authz.can_request(p, t, k.unit_ids(subject), k.administration_id(subject)))
-        data = {}
-        if "achieved_values" in t.requires:
-            data["achieved"] = {str(i.id): i.achieved_text or "–" for i in subject.indicators}
-        request = approvals.request_transition(
-            actor=asker, subject_type=subject_type, subject_id=subject.id, transition=t.name,
-            reason="Според отчета за изпълнението на целите." if t.reason_required else "", data=data,
-        )
+        request = approvals.open_request(subject_type, subject.id)
+        if request is None or request.transition != t.name:  # not opened already by the step before (`then:`)
+            asker = next(p for p in people
+                         if authz.can_request(p, t, k.unit_ids(subject), k.administration_id(subject)))
+            data = {}
+            if "achieved_values" in t.requires:
+                data["achieved"] = {str(i.id): i.achieved_text or "–" for i in subject.indicators}
+            request = approvals.request_transition(
+                actor=asker, subject_type=subject_type, subject_id=subject.id, transition=t.name,
+                reason="Според отчета за изпълнението на целите." if t.reason_required else "", data=data,
+            )
         while request.status == "open":
             stage = request.active_stage
             decider = next(p for p in people for slot in stage.slots if slot.status == "pending"

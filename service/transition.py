@@ -209,7 +209,10 @@ def apply(
                 request.subject_version is not None and subject.version != request.subject_version
             ):
                 raise GoalflowError("conflict")
-        ctx = Context(subject=subject, data=data, actor=actor, extra={"reason": reason, "now": now})
+        # `opening`: only asked for, not applied yet; a guard on the application itself (a signature
+        # the decider brings) lets the request open and refuses when it is applied (wf.fire below).
+        ctx = Context(subject=subject, data=data, actor=actor,
+                      extra={"reason": reason, "now": now, "opening": request is None})
         refused = wf.refusing_guard(t, ctx)
         if refused:
             name, why = refused
@@ -248,7 +251,8 @@ def apply(
         if t.fresh_login and not fresh_login:
             raise GoalflowError("fresh_login_required")
         before = subjects.snapshot(subject)
-        wf.fire(t.name, ctx)
+        ctx.extra["opening"] = False
+        wf.fire(t.name, ctx)  # checks every guard again, as the change is made
         db.session.flush()  # bumps the object's version, which the event records
         if request is not None:
             chain.close(request, "approved", actor, "", now)

@@ -37,8 +37,12 @@ def _pending() -> dict | None:
     if not isinstance(pending, dict) or not uploads.valid_id(pending.get("token")):
         return None
     job = pending.get("job")
+    signed = pending.get("paper_signed_on")
+    archive = pending.get("archive") is True and isinstance(signed, str)
     return {"token": pending["token"], "filename": str(pending.get("filename", ""))[:255],
-            "job": job if isinstance(job, int) else None}
+            "job": job if isinstance(job, int) else None,
+            # the archive choice the preview was made with: confirmed as it was previewed
+            "archive": archive, "paper_signed_on": signed if archive else None}
 
 
 def _forget_upload() -> None:

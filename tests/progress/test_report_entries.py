@@ -91,8 +91,10 @@ def test_the_entry_goes_from_the_unit_through_the_heads_and_the_secretary_to_the
 
     approvals.request_transition(actor=world.secretary, subject_type="plan", subject_id=world.plan.id,
                                  transition="submit_report")
-    approvals.request_transition(actor=world.governor, subject_type="plan", subject_id=world.plan.id,
-                                 transition="approve_report")
+    sign_off = approvals.open_request("plan", world.plan.id)  # opened by the submission itself
+    assert sign_off.transition == "approve_report"
+    assert entry.state == "compiled", "submitting the report signs nothing"
+    approvals.decide(actor=world.governor, request_id=sign_off.id, verdict="approve")
     db.session.refresh(entry)
     assert entry.state == "signed" and entry.signed_by_id == world.governor.id and entry.signed_at
     draft = entries.entry_of(world.g_a)

@@ -48,10 +48,15 @@ def test_a_valid_signature_completes_the_sign_off(signing, pki):
     assert report["revocation"] == "not_checked"
     assert "Test Qualified CA" in report["trust_anchor"]
     assert signature.signed_pdf == signed
-    # completed through the approvals service: its events name the signature
+    # completed through the approvals service: the governor's approval of the request that
+    # submit_report opened names the signature, and the change of state follows from that request
     changed = db.session.scalar(select(Event).where(Event.action == "state_changed", Event.subject_type == "plan")
                                 .order_by(Event.seq.desc()))
-    assert changed.after["state"] == "report_approved" and "КЕП" in changed.reason
+    assert changed.after["state"] == "report_approved" and changed.request_id is not None
+    approval = db.session.scalar(select(Event).where(Event.action == "approved",
+                                                     Event.request_id == changed.request_id))
+    assert approval.actor_id == signing.governor.id
+    assert "КЕП" in approval.reason and "PNOBG-7001010000" in approval.reason
 
 
 def test_a_file_changed_before_signing_is_refused(signing, pki):
@@ -143,13 +148,18 @@ def test_without_an_identifier_on_the_profile_nothing_is_accepted(signing, pki):
 
 
 def test_the_required_signature_refuses_the_plain_click(signing, pki, monkeypatch):
+    """With no sign-off waiting (the secretary withdrew it), the governor's own approve_report,
+    which would apply at once, is refused without the signature; the upload asks for it itself."""
     from service.approvals import service as approvals
 
     monkeypatch.setattr(signing.settings, "REPORT_SIGNATURE_REQUIRED", True)
+    approvals.withdraw(actor=signing.secretary, request_id=approvals.open_request("plan", signing.plan.id).id)
     with pytest.raises(GoalflowError) as caught:
         approvals.request_transition(actor=signing.governor, subject_type="plan", subject_id=signing.plan.id,
                                      transition="approve_report")
     assert caught.value.code == "transition_not_allowed_now" and "КЕП" in caught.value.message("en")
+    db.session.rollback()
+    assert approvals.open_request("plan", signing.plan.id) is None, "nothing half-opened"
     copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
     signatures.accept(signing.governor, signing.plan.id, pki.governor.sign_pdf(copy))
     db.session.expire_all()
@@ -175,18 +185,12 @@ def test_malformed_files_are_refused_not_crashed(signing, pki):
 
 
 def test_a_sign_off_waiting_in_the_governors_inbox_is_approved_by_the_upload(signing, pki):
-    """Where the report's sign-off is a request waiting for the governor, the upload decides it."""
-    from service.approvals.models import RequestStage, StageSlot, TransitionRequest
+    """The report's submission put its sign-off in the governor's inbox; the upload decides it."""
+    from service.approvals import service as approvals
 
-    request = TransitionRequest(
-        administration_id=signing.admin.id, workflow="plan", subject_type="plan", subject_id=signing.plan.id,
-        transition="approve_report", from_state="report_submitted", to_state="report_approved",
-        requested_by_id=signing.secretary.id,
-        stages=[RequestStage(position=0, name="governor", rule="all_of", status="active",
-                             slots=[StageSlot(role="governor")])],
-    )
-    db.session.add(request)
-    db.session.commit()
+    request = approvals.open_request("plan", signing.plan.id)
+    assert request.transition == "approve_report" and request.requested_by_id == signing.secretary.id
+    assert approvals.claims(signing.governor, request)
     copy, _ = signatures.issue_copy(signing.governor, signing.plan.id)
     assert refused(signing, pki.other.sign_pdf(copy)).code == "signer_mismatch"
     db.session.expire_all()
@@ -229,3 +233,30 @@ def test_revocation_is_checked_against_the_providers_crl(signing, pki, monkeypat
         assert signature.revocation == "good" and signature.report["revocation"] == "good"
     finally:
         server.shutdown()
+
+
+def test_the_required_signature_lets_the_submission_open_the_sign_off(configured, pki, monkeypatch):
+    """The guard refuses approving without the signature, never asking for it: submit_report still
+    puts the sign-off in the governor's inbox, where the plain click is refused and the upload decides."""
+    from service.approvals import service as approvals
+
+    monkeypatch.setattr(configured.settings, "REPORT_SIGNATURE_REQUIRED", True)
+    approvals.request_transition(actor=configured.secretary, subject_type="plan", subject_id=configured.plan.id,
+                                 transition="submit_report")
+    db.session.expire_all()
+    assert configured.plan.state == "report_submitted"
+    request = approvals.open_request("plan", configured.plan.id)
+    assert request.transition == "approve_report" and approvals.claims(configured.governor, request)
+
+    with pytest.raises(GoalflowError) as caught:
+        approvals.decide(actor=configured.governor, request_id=request.id, verdict="approve")
+    assert caught.value.code == "transition_not_allowed_now" and "КЕП" in caught.value.message("en")
+    db.session.rollback()
+    db.session.expire_all()
+    assert request.status == "open" and not request.decisions and configured.plan.state == "report_submitted"
+
+    copy, _ = signatures.issue_copy(configured.governor, configured.plan.id)
+    signatures.accept(configured.governor, configured.plan.id, pki.governor.sign_pdf(copy))
+    db.session.expire_all()
+    assert request.status == "approved" and configured.plan.state == "report_approved"
+    assert "КЕП" in request.decisions[0].comment
