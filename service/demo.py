@@ -70,6 +70,7 @@ def drive(subject, target: str, people: list) -> None:
     """Bring `subject` (a plan or a goal) to the state `target` along the declared transitions: each
     asked for by someone entitled to, every stage approved by those who hold it. Nothing is set directly."""
     from service import authz, subjects
+    from service.approvals import chain
     from service.approvals import service as approvals
     from service.extensions import db
     from service.workflow_registry import workflow_for
@@ -82,10 +83,13 @@ def drive(subject, target: str, people: list) -> None:
         data = {}
         if "achieved_values" in t.requires:
             data["achieved"] = {str(i.id): i.achieved_text or "–" for i in subject.indicators}
-        request = approvals.request_transition(
-            actor=asker, subject_type=subject_type, subject_id=subject.id, transition=t.name,
-            reason="Според отчета за изпълнението на целите." if t.reason_required else "", data=data,
-        )
+        # A completed approval may open the next step's request itself: that one is decided, not asked again.
+        request = chain.open_request(subject_type, subject.id)
+        if request is None or request.transition != t.name:
+            request = approvals.request_transition(
+                actor=asker, subject_type=subject_type, subject_id=subject.id, transition=t.name,
+                    reason="Според отчета за изпълнението на целите." if t.reason_required else "", data=data,
+            )
         while request.status == "open":
             stage = request.active_stage
             decider = next(p for p in people for slot in stage.slots if slot.status == "pending"
