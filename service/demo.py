@@ -88,7 +88,7 @@ def drive(subject, target: str, people: list) -> None:
         if request is None or request.transition != t.name:
             request = approvals.request_transition(
                 actor=asker, subject_type=subject_type, subject_id=subject.id, transition=t.name,
-                    reason="Според отчета за изпълнението на целите." if t.reason_required else "", data=data,
+                reason="Според отчета за изпълнението на целите." if t.reason_required else "", data=data,
             )
         while request.status == "open":
             stage = request.active_stage
