@@ -37,8 +37,11 @@ def _pending() -> dict | None:
     if not isinstance(pending, dict) or not uploads.valid_id(pending.get("token")):
         return None
     job = pending.get("job")
+    signed = pending.get("paper_signed_on")
+    archive = pending.get("archive") is True and isinstance(signed, str) and parse_date(signed) is not None
     return {"token": pending["token"], "filename": str(pending.get("filename", ""))[:255],
-            "job": job if isinstance(job, int) else None}
+            "job": job if isinstance(job, int) else None,
+            "archive": archive, "paper_signed_on": signed if archive else None}
 
 
 def _forget_upload() -> None:
