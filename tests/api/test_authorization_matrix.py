@@ -272,6 +272,15 @@ MATRIX: dict[str, list[Case]] = {
     "POST /api/v1/plans/{plan_id}/transitions": [Case(plan_submit, expect(403, secretary=201, root=404))],
     "POST /api/v1/plans/import": [Case(import_report, expect(403, secretary=200, sysadmin=200))],
     "GET /api/v1/plans/{plan_id}/export": [Case(path("/plans/{w.plan.id}/export?format=csv"), readable())],
+    # the governor's signed report (no report submitted in this world: nothing to sign or show yet)
+    "GET /api/v1/plans/{plan_id}/report/for-signing": [Case(path("/plans/{w.plan.id}/report/for-signing"),
+                                                            readable(409))],
+    "POST /api/v1/plans/{plan_id}/report/signature": [Case(with_body("/plans/{w.plan.id}/report/signature",
+                                                                     lambda m, who: {}), expect(422))],  # no file
+    "GET /api/v1/plans/{plan_id}/report/signature": [Case(path("/plans/{w.plan.id}/report/signature"),
+                                                          readable(404))],
+    "GET /api/v1/plans/{plan_id}/report/signed.pdf": [Case(path("/plans/{w.plan.id}/report/signed.pdf"),
+                                                           readable(404))],
     "GET /api/v1/import-jobs/{job_id}": [Case(secretarys_import_job, expect(404, secretary=200))],  # its starter's
     # goals
     "GET /api/v1/goals": [Case(path("/goals"), expect(200))],

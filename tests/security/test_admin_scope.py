@@ -87,7 +87,8 @@ def unchanged(other) -> dict:
         "campaign": db.session.get(type(other.campaign), other.campaign.id).status,
         "request": db.session.get(type(other.request), other.request.id).status,
         "goal": (other.g_a.title, other.g_a.state),
-        "names": (other.admin.name, other.admin.official_name),
+        "names": (other.admin.name, other.admin.official_name, other.admin.mail_from_name,
+                  other.admin.mail_from_address),
         "signing_identities": sorted((u.id, u.signing_identity or "") for u in db.session.scalars(
             select(User).where(User.administration_id == other.admin.id))),
         "plan": (other.plan.state, len(other.plan.goals)),
@@ -156,6 +157,7 @@ def test_pages_show_and_change_nothing_of_another_administration(client, scene, 
     refused(post(f"/admin/substitutes/{other.substitution.id}/cancel"), "cancel another's substitution")
     refused(post(f"/admin/people/{other.governor.id}/signing-identity", signing_identity="PNOBG-8001010000"),
             "the signing identity of another's governor")
+    blind(post("/admin/sender", mail_from_name="Едно", mail_from_address="noreply@one.bg"), "my own sender")
     blind(post("/admin/administration", name="Едно", official_name="Областна администрация на област Едно"),
           "my own administration's names")
 
