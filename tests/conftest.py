@@ -8,6 +8,7 @@ are skipped, unless REQUIRE_SERVICES=1 (CI), where that is a failure.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 
 import psycopg
@@ -118,6 +119,9 @@ def _wipe(app) -> None:
             else:
                 for table in tables:
                     conn.execute(text(f'DELETE FROM "{table}"'))
+        # The audit checkpoints kept outside the database go with it: left behind, they would
+        # (rightly) contradict the next test's chain.
+        shutil.rmtree(app.config["GOALFLOW"].checkpoint_dir, ignore_errors=True)
 
 
 @pytest.fixture
