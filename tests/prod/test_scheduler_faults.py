@@ -65,7 +65,9 @@ def scheduler(prod: ProdLocal) -> tuple[int | None, dict]:
 
 
 def heartbeat_age(prod: ProdLocal) -> float | None:
-    with urllib.request.urlopen(prod.base_url + "/metrics", timeout=5) as response:
+    scrape = urllib.request.Request(prod.base_url + "/metrics",  # production's metrics need their token
+                                    headers={"Authorization": f"Bearer {prod.dotenv['METRICS_TOKEN']}"})
+    with urllib.request.urlopen(scrape, timeout=5) as response:
         for line in response.read().decode().splitlines():
             if line.startswith("goalflow_scheduler_heartbeat_age_seconds "):
                 return float(line.split()[1])
