@@ -170,7 +170,9 @@ def run_worker_task(job_id: int) -> str:
     """What the worker does with the task the request queued."""
     from worker.tasks import import_document
 
-    answer = import_document(job_id)
+    # The task's body in this test's app: calling the task itself would enter the default Celery
+    # app's Flask app, which another test may have replaced, with settings this test did not set.
+    answer = import_document.run(job_id)
     db.session.expire_all()
     return answer
 
