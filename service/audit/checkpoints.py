@@ -10,6 +10,7 @@ folder (a rewrite that also deletes the rows leaves the files), and names the on
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -120,13 +121,9 @@ class Found:
 
 
 @dataclass
-class Verdict:
-    ok: bool
-    events_checked: int
-    chain_id: int | None = None
-    seq: int | None = None
-    event_id: int | None = None
-    problem: str = ""
+class Verdict(audit.ChainReport):
+    """The link-by-link walk's report, and what the sealed checkpoints say of it."""
+
     checkpoint: Found | None = None  # the checkpoint the chain contradicts
     checkpoints_checked: int = 0
     latest: dict[int, Found] = field(default_factory=dict)  # per chain, the latest checkpoint that holds
@@ -135,7 +132,7 @@ class Verdict:
 def verify(chain_id: int | None = None) -> Verdict:
     """The chain walked link by link, then held against every checkpoint of it."""
     walk = audit.verify(chain_id)
-    verdict = Verdict(walk.ok, walk.events_checked, walk.chain_id, walk.seq, walk.event_id, walk.problem)
+    verdict = Verdict(**dataclasses.asdict(walk))
     if not walk.ok:
         return verdict
     found = _found(chain_id)
