@@ -69,10 +69,10 @@ def load_demo(password: str) -> Administration:
 def drive(subject, target: str, people: list) -> None:
     """Bring `subject` (a plan or a goal) to the state `target` along the declared transitions: each
     asked for by someone entitled to, every stage approved by those who hold it. Nothing is set directly."""
-    from service import authz, subjects
     from service.approvals import service as approvals
     from service.extensions import db
-    from service.workflow_registry import workflow_for
+    from service.kernel import authz, subjects
+    from service.kernel.workflow_registry import workflow_for
 
     subject_type = "plan" if subject.__tablename__ == "plans" else "goal"
     wf = workflow_for(subject_type)

@@ -9,8 +9,8 @@ from flask import Flask, jsonify, render_template, request, session
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
-from service.errors import PROBLEM_BASE, GoalflowError
 from service.extensions import db
+from service.kernel.errors import PROBLEM_BASE, GoalflowError
 
 log = logging.getLogger(__name__)
 

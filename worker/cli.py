@@ -9,7 +9,7 @@ import click
 from flask import Flask
 
 from service.cli.common import fail as _fail
-from service.errors import GoalflowError
+from service.kernel.errors import GoalflowError
 
 
 def _actor(email: str | None):
@@ -28,7 +28,7 @@ def _as_of(value: datetime | None) -> datetime | None:
         return None
     from zoneinfo import ZoneInfo
 
-    from service.common import settings
+    from service.kernel.common import settings
 
     return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(settings().TIMEZONE))
 

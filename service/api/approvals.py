@@ -20,7 +20,7 @@ from service.approvals.claims import claim_of, preload
 from service.approvals.models import OPEN, TransitionRequest
 from service.auth.limits import login_limits
 from service.auth.login import is_fresh
-from service.errors import GoalflowError
+from service.kernel.errors import GoalflowError
 from service.org import service as org
 
 bp = Blueprint("approvals", __name__, url_prefix="/api/v1", description="Transition requests and decisions")

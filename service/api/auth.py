@@ -10,7 +10,7 @@ from service.api.common import ID, actor, no_content
 from service.auth import service as tokens
 from service.auth.limits import login_limits
 from service.auth.login import mark_login, sign_out, via_token
-from service.errors import GoalflowError
+from service.kernel.errors import GoalflowError
 from service.org import service as org
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens, sessions and my account")

@@ -12,8 +12,8 @@ from flask_smorest.utils import prepare_response
 
 from service.api.schemas import ProblemSchema
 from service.auth.service import user_for_token
-from service.errors import GoalflowError
 from service.extensions import db, login_manager
+from service.kernel.errors import GoalflowError
 from service.org.models import User
 
 ID = "int(max=2147483647)"  # a path id beyond the databases' integer range is simply not found

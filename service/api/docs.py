@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Blueprint, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
-from service.errors import GoalflowError
+from service.kernel.errors import GoalflowError
 
 OWN = Path(__file__).resolve().parent / "static"
 ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"})

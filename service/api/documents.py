@@ -11,10 +11,10 @@ from marshmallow import fields, validate
 from service.api import schemas as s
 from service.api.common import ID, actor, authenticate
 from service.documents.columns import EXTRA_COLUMNS
-from service.errors import GoalflowError
 from service.goals import documents, import_jobs
 from service.goals.documents import FORMATS, KINDS, LANGS, ImportResult
 from service.goals.models import ImportJob
+from service.kernel.errors import GoalflowError
 
 bp = Blueprint(
     "documents", __name__, url_prefix="/api/v1",

@@ -10,8 +10,8 @@ from service.approvals import service as approvals
 from service.audit import service as audit
 from service.auth.limits import login_limits
 from service.auth.login import is_fresh
-from service.errors import GoalflowError
 from service.goals import service as goals
+from service.kernel.errors import GoalflowError
 from service.org import service as org
 
 bp = Blueprint("goals", __name__, url_prefix="/api/v1", description="Plans, goals and their transitions")

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from service.api import schemas as s
 from service.api.common import ID, actor, no_content, page
-from service.errors import GoalflowError
+from service.kernel.errors import GoalflowError
 from service.org import service as org
 from service.org.models import Role
 

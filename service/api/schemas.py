@@ -12,9 +12,9 @@ from functools import cache
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from service.kernel.text import CONTROL_PROBLEM, NO_CONTROL_PATTERN, SOME_TEXT_PATTERN
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import Role
-from service.text import CONTROL_PROBLEM, NO_CONTROL_PATTERN, SOME_TEXT_PATTERN
-from service.workflow_registry import workflow_for
 
 MAX_ID = 2**31 - 1
 # Text a database can keep: PostgreSQL refuses NUL characters in text (passwords: anything else).
@@ -24,7 +24,7 @@ REQUEST_STATUSES = ("open", "approved", "rejected", "withdrawn")
 
 
 def text(max_length: int = 10000, *, required: bool = False, **kwargs) -> fields.String:
-    """A free text field with no control character (service.text); `required` ones must hold a visible character."""
+    """A free text field with no control character (service.kernel.text); `required` ones must hold a visible character."""
     pattern, problem = (
         (SOME_TEXT_PATTERN, f"Must hold a visible character, and nothing that {CONTROL_PROBLEM}.") if required
         else (NO_CONTROL_PATTERN, f"Must not be text that {CONTROL_PROBLEM}.")

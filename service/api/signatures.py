@@ -11,8 +11,8 @@ from marshmallow import fields, validate
 
 from service.api import schemas as s
 from service.api.common import ID, actor, authenticate
-from service.errors import GoalflowError
 from service.goals.documents import LANGS
+from service.kernel.errors import GoalflowError
 from service.signatures import service as signatures
 
 bp = Blueprint(

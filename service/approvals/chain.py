@@ -5,7 +5,7 @@ A request names a declared transition. It walks the definition's stages in order
 stage every slot must approve (all_of), one (any_of) or a quorum. Any rejection ends it. This
 module builds the chain, activates its stages, counts the requester where the definition allows
 it, tells the approvers and closes the request; *whether* anything may happen, and the change
-itself, belong to the one path (service/transition.py), which calls this.
+itself, belong to the one path (service/kernel/transition.py), which calls this.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from service import authz, subjects
 from service.approvals.models import OPEN, Decision, RequestStage, StageSlot, TransitionRequest
-from service.common import local_today
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel import authz, subjects
+from service.kernel.common import local_today
+from service.kernel.errors import GoalflowError
+from service.kernel.uow import remembered
+from service.kernel.workflow_registry import workflow_for
 from service.notifications import service as outbox
 from service.notifications.messages import OUTCOMES
 from service.org.models import Role, RoleAssignment, User
-from service.uow import remembered
-from service.workflow_registry import workflow_for
 from workflows import TransitionDef
 
 

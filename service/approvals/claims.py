@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from service import subjects
 from service.approvals.models import TransitionRequest
-from service.common import settings
+from service.kernel import subjects
+from service.kernel.common import settings
+from service.kernel.workflow_registry import workflow_for
 from service.notifications.workdays import add_working_days
-from service.workflow_registry import workflow_for
 
 # The data a request may carry beside the achieved values, in the order shown.
 KNOWN_FIELDS = ("risk", "narrative")

@@ -1,6 +1,6 @@
 """Transition requests: what waits for whom, and the decisions people take on them.
 
-Asking for a transition and applying it take the one path (service/transition.py); the stages a
+Asking for a transition and applying it take the one path (service/kernel/transition.py); the stages a
 request walks are service/approvals/chain.py. This module answers the questions the pages ask
 (what waits for me, which requests I see) and records decisions: the request row is locked (and
 versioned) so that racing decisions apply exactly one transition, and a decision made on what
@@ -14,21 +14,21 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from service import authz, subjects
-from service import transition as one_path
 from service.approvals import chain
 from service.approvals.models import OPEN, Decision, RequestStage, TransitionRequest
 from service.audit import service as audit
-from service.common import local_today
 from service.db import utcnow
-from service.errors import GoalflowError, not_found
 from service.extensions import db
+from service.kernel import authz, subjects
+from service.kernel import transition as one_path
+from service.kernel.common import local_today
+from service.kernel.errors import GoalflowError, not_found
+from service.kernel.text import refuse_control
+from service.kernel.transition import SlotClaim, claims, visible
+from service.kernel.uow import transaction
+from service.kernel.workflow_registry import workflow_for
 from service.notifications import service as outbox
 from service.org.models import User
-from service.text import refuse_control
-from service.transition import SlotClaim, claims, visible
-from service.uow import transaction
-from service.workflow_registry import workflow_for
 from workflows import TransitionDef
 
 __all__ = ["SlotClaim", "claims"]

@@ -22,10 +22,10 @@ from sqlalchemy import select
 
 from service.audit import service as audit
 from service.audit.models import ChainHead, Checkpoint, Event
-from service.common import settings
 from service.db import utcnow
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel.common import settings
+from service.kernel.errors import GoalflowError
 from service.signatures import seal as sealing
 from service.signatures.validation import load_pem_certificates
 

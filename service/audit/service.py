@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 from service.audit.models import ChainHead, Event
 from service.db import utcnow
 from service.extensions import db
-from service.uow import remembered
+from service.kernel.uow import remembered
 
 GENESIS = "0" * 64
 

@@ -33,9 +33,9 @@ from sqlalchemy import delete, func, select
 from werkzeug.exceptions import TooManyRequests
 
 from service.auth.models import LoginFailure
-from service.common import settings
 from service.db import utcnow
 from service.extensions import db
+from service.kernel.common import settings
 
 log = logging.getLogger(__name__)
 

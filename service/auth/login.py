@@ -8,9 +8,9 @@ from flask import current_app, g, session
 from flask_login import current_user, logout_user
 
 from service.auth.service import user_for_token
-from service.common import settings
 from service.db import utcnow
 from service.extensions import db, login_manager
+from service.kernel.common import settings
 from service.org.models import User
 
 LOGIN_AT = "login_at"

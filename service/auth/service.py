@@ -10,12 +10,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from service.audit import service as audit
-from service.common import settings
 from service.db import utcnow
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel.common import settings
+from service.kernel.errors import GoalflowError
+from service.kernel.uow import transaction
 from service.org.models import ApiToken, User
-from service.uow import transaction
 
 PREFIX = "gf_"
 USE_RECORDED_EVERY = timedelta(minutes=5)

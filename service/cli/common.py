@@ -7,8 +7,8 @@ from typing import NoReturn
 
 import click
 
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel.errors import GoalflowError
 from service.org.models import Administration, User
 from service.org.service import user_by_email
 

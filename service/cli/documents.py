@@ -8,9 +8,9 @@ import click
 from flask.cli import AppGroup
 
 from service.cli.common import actor, administration, fail
-from service.errors import GoalflowError
 from service.goals import documents
 from service.goals.service import plan_for_year
+from service.kernel.errors import GoalflowError
 
 cli = AppGroup("documents", help="The official goals table: import a plan or a report, export one.")
 

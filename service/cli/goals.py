@@ -7,8 +7,8 @@ from flask.cli import AppGroup
 
 from service.approvals import service as approvals
 from service.cli.common import fail, user
-from service.errors import GoalflowError
 from service.goals import service as goals
+from service.kernel.errors import GoalflowError
 
 cli = AppGroup("goal", help="Drive a goal through its workflow.")
 

@@ -6,9 +6,9 @@ import click
 from flask.cli import AppGroup
 
 from service.cli.common import administration, fail, user
-from service.common import settings
 from service.demo import load_demo
-from service.errors import GoalflowError
+from service.kernel.common import settings
+from service.kernel.errors import GoalflowError
 from service.org import service as org
 from service.org.models import Role
 

@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from service.audit.checkpoints import create_all, verify
-from service.workflow_registry import workflows
+from service.kernel.workflow_registry import workflows
 
 cli = AppGroup("records", help="The audit trail and the workflow definitions.")
 

@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Collection
 
-from service.text import printable
+from service.kernel.text import printable
 
 from .model import Lang, PlanDocument
 from .rendering import as_text, columns_for, goal_values

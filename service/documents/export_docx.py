@@ -23,7 +23,7 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from lxml.etree import SubElement
 
-from service.text import printable
+from service.kernel.text import printable
 
 from .layout import FONT_NAME
 from .model import Lang, PlanDocument

@@ -9,7 +9,7 @@ from decimal import Decimal
 from html import escape
 from typing import Final
 
-from service.text import printable
+from service.kernel.text import printable
 
 from .columns import FINANCING_AMOUNT
 from .model import Lang, PlanDocument

@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.worksheet import Worksheet
 
-from service.text import printable
+from service.kernel.text import printable
 
 from .columns import FINANCING_AMOUNT
 from .layout import FONT_NAME, text_width, wrapped_lines

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from service.text import printable
+from service.kernel.text import printable
 
 from .export_xlsx import DataStyles, style_data_row, write_header_cell
 from .model import Lang, goal_states, state_label

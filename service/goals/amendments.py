@@ -15,18 +15,18 @@ from typing import Any, Final
 
 from sqlalchemy import func, select
 
-from service import authz
 from service.approvals import service as approvals
-from service.common import local_today, parse_decimal
 from service.db import utcnow
 from service.documents.values import parse_quantity
-from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Activity, Goal, Indicator, Plan, PlanAmendment, PlanVersion, keep_unit_order
+from service.kernel import authz
+from service.kernel.common import local_today, parse_decimal
+from service.kernel.errors import GoalflowError, not_found
+from service.kernel.uow import transaction
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import Role, Unit, User
-from service.uow import transaction
-from service.workflow_registry import workflow_for
 
 SUBJECT: Final = "plan_amendment"
 _TEXT_LIMIT: Final = 5_000

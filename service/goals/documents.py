@@ -42,9 +42,7 @@ from typing import Any, Final
 
 from sqlalchemy import select
 
-from service import authz
 from service.audit import service as audit
-from service.common import local_today, settings
 from service.db import utcnow
 from service.documents import (
     DocumentError,
@@ -80,15 +78,17 @@ from service.documents.model import Kind, Lang
 from service.documents.rendering import columns_for, goal_values
 from service.documents.safety import check_bytes, check_zip
 from service.documents.values import parse_quantity
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import amendments
 from service.goals import service as goals
 from service.goals.models import Activity, Goal, Indicator, Plan, keep_unit_order
+from service.kernel import authz
+from service.kernel.common import local_today, settings
+from service.kernel.errors import GoalflowError
+from service.kernel.text import control_fields, printable
+from service.kernel.uow import transaction
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import Administration, Unit, User
-from service.text import control_fields, printable
-from service.uow import transaction
-from service.workflow_registry import workflow_for
 
 KINDS: Final = ("plan", "report")
 LANGS: Final = ("bg", "en")

@@ -21,12 +21,12 @@ from typing import Any, Final
 from flask import current_app
 from sqlalchemy import delete, update
 
-from service.common import settings
 from service.db import utcnow
-from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.goals import documents
 from service.goals.models import ImportJob
+from service.kernel.common import settings
+from service.kernel.errors import GoalflowError, not_found
 from service.org.models import Administration, User
 
 log = logging.getLogger(__name__)

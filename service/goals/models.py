@@ -249,7 +249,7 @@ class ImportJob(db.Model):
     """A plan import (or its dry run) the worker runs for a large file; the page and the API poll it.
 
     The file is kept in the row until the job ends (web and worker may run on different hosts);
-    `result` is the import's answer as the API gives it, `error_code` a code of service/errors.py.
+    `result` is the import's answer as the API gives it, `error_code` a code of service/kernel/errors.py.
     """
 
     __tablename__ = "import_jobs"

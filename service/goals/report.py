@@ -14,18 +14,18 @@ from typing import Final
 
 from sqlalchemy import select
 
-from service import authz
 from service.approvals import service as approvals
 from service.approvals.models import TransitionRequest
 from service.audit import service as audit
-from service.common import local_today, parse_decimal
 from service.db import utcnow
-from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.goals.models import Goal, Plan, ReportEntry, ReportEntryValue
+from service.kernel import authz
+from service.kernel.common import local_today, parse_decimal
+from service.kernel.errors import GoalflowError, not_found
+from service.kernel.uow import transaction
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import User
-from service.uow import transaction
-from service.workflow_registry import workflow_for
 from workflows import Context
 
 SUBJECT: Final = "report_entry"

@@ -6,17 +6,17 @@ from datetime import datetime
 
 from sqlalchemy import Select, select
 
-from service import authz
 from service.audit import service as audit
-from service.common import local_today
 from service.db import utcnow
-from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.goals.models import Activity, Goal, Indicator, Plan, goal_units, keep_unit_order
+from service.kernel import authz
+from service.kernel.common import local_today
+from service.kernel.errors import GoalflowError, not_found
+from service.kernel.text import refuse_control
+from service.kernel.uow import transaction
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import Administration, Unit, User
-from service.text import refuse_control
-from service.uow import transaction
-from service.workflow_registry import workflow_for
 
 REPORT_PLAN_STATE = "reporting"  # an imported report: the year is being reported on
 

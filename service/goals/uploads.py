@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Final
 
-from service.common import settings
+from service.kernel.common import settings
 
 KEEP_SECONDS: Final = 24 * 3600  # an upload nobody confirmed is removed after a day
 _ID_BYTES: Final = 24

@@ -7,8 +7,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from service import authz
 from service.extensions import db
+from service.kernel import authz
 from service.org.models import Role, RoleAssignment, Substitution, User
 
 UNIT_PEOPLE = (Role.HEAD, Role.EXPERT)

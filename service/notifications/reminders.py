@@ -17,13 +17,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Integer, and_, cast, func, literal, or_, select
 
-from service import subjects
 from service.approvals.chain import excluded_ids, slot_holders
 from service.approvals.models import OPEN, RequestStage, TransitionRequest
-from service.common import local_today, settings
 from service.db import utcnow
 from service.extensions import db
 from service.goals.models import Activity, Goal, Plan
+from service.kernel import subjects
+from service.kernel.common import local_today, settings
+from service.kernel.uow import transaction
+from service.kernel.workflow_registry import workflow_for
 from service.notifications import service as outbox
 from service.notifications.recipients import (
     role_holders,
@@ -33,8 +35,6 @@ from service.notifications.recipients import (
 )
 from service.notifications.workdays import working_days_after
 from service.org.models import Role, User
-from service.uow import transaction
-from service.workflow_registry import workflow_for
 
 CATCH_UP_DAYS = 2
 QUEUE_CHUNK = 500
@@ -256,7 +256,7 @@ def _waiting_holders(request: TransitionRequest, stage: RequestStage) -> list[Us
         if slot.status != "pending":
             continue
         for holder in slot_holders(slot, request.administration_id):
-            if holder.id not in excluded_ids(request):  # separation of duties (service/transition.py)
+            if holder.id not in excluded_ids(request):  # separation of duties (service/kernel/transition.py)
                 people[holder.id] = holder
     return list(people.values())
 

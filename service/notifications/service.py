@@ -34,17 +34,17 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
-from service import authz
-from service.common import settings
 from service.db import UTCDateTime, utcnow
-from service.errors import GoalflowError, not_found
 from service.extensions import db
+from service.kernel import authz
+from service.kernel.common import settings
+from service.kernel.errors import GoalflowError, not_found
+from service.kernel.uow import transaction
 from service.notifications import mailer
 from service.notifications.messages import CLAIM_KINDS, render
 from service.notifications.models import FAILED, PENDING, SENT, Attachment, Notification
 from service.observability import count_deliveries, request_id_var
 from service.org.models import User
-from service.uow import transaction
 
 log = logging.getLogger(__name__)
 

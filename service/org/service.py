@@ -9,17 +9,17 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, func, select
 
-from service import authz
 from service.audit import service as audit
 from service.auth import service as tokens
-from service.common import local_today, settings
 from service.db import utcnow
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel import authz
+from service.kernel.common import local_today, settings
+from service.kernel.errors import GoalflowError
+from service.kernel.text import control_fields, refuse_control
+from service.kernel.uow import transaction
 from service.notifications import service as outbox
 from service.org.models import UNIT_ROLES, Administration, Role, RoleAssignment, Substitution, Unit, User
-from service.text import control_fields, refuse_control
-from service.uow import transaction
 
 
 def _hasher() -> PasswordHasher:

@@ -17,22 +17,22 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from service import authz
-from service import transition as one_path
 from service.audit import service as audit
-from service.common import local_today, settings
 from service.db import utcnow
 from service.documents.quarter import QuarterSummary, QuarterSummaryRow, export_quarter_summary_xlsx
-from service.errors import GoalflowError, forbidden, not_found
 from service.extensions import db
 from service.goals.models import Goal, Plan
+from service.kernel import authz
+from service.kernel import transition as one_path
+from service.kernel.common import local_today, settings
+from service.kernel.errors import GoalflowError, forbidden, not_found
+from service.kernel.uow import transaction
+from service.kernel.workflow_registry import workflow_for
 from service.notifications import service as outbox
 from service.notifications.recipients import role_holders, unit_people, with_substitutes
 from service.notifications.workdays import add_working_days, working_days_after
 from service.org.models import Role, Unit, User
 from service.progress.models import Campaign, ProgressReport
-from service.uow import transaction
-from service.workflow_registry import workflow_for
 
 SUBJECT = "progress_report"
 OPEN, CLOSED = "open", "closed"

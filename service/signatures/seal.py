@@ -25,7 +25,7 @@ from pyhanko.sign.validation import async_validate_detached_cms
 from pyhanko_certvalidator import ValidationContext
 
 from service.config import Settings
-from service.errors import GoalflowError
+from service.kernel.errors import GoalflowError
 
 log = logging.getLogger(__name__)
 

@@ -23,17 +23,19 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from service import authz
 from service.approvals import service as approvals
 from service.audit import service as audit
-from service.common import settings
 from service.db import utcnow
 from service.documents import export_pdf
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import service as goals
 from service.goals.documents import plan_document
 from service.goals.models import Plan
+from service.kernel import authz
+from service.kernel.common import settings
+from service.kernel.errors import GoalflowError
+from service.kernel.uow import transaction
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import User
 from service.signatures import seal as sealing
 from service.signatures.models import ReportSignature, SigningCopy
@@ -43,8 +45,6 @@ from service.signatures.validation import (
     check_signed_report,
     load_pem_certificates,
 )
-from service.uow import transaction
-from service.workflow_registry import workflow_for
 from workflows import Context
 
 log = logging.getLogger(__name__)

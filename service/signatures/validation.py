@@ -1,6 +1,6 @@
 """What an uploaded signed report must be, checked with pyHanko.
 
-In this order, each refusal with its own code (service/errors.py):
+In this order, each refusal with its own code (service/kernel/errors.py):
 1. a PDF with one signature, cryptographically intact and covering the whole file (`not_signed`,
    `signature_broken`);
 2. its signed revision byte for byte a copy goalflow produced for signing, with only the signature's

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from service.auth import service as tokens
 from service.auth.login import mark_login
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel.errors import GoalflowError
 from service.org import service as org
 from service.org.models import Substitution, User
 from service.web.common import error_message, field_errors, form_int, parse_date, today

@@ -6,10 +6,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from service import authz
-from service.common import settings
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel import authz
+from service.kernel.common import settings
+from service.kernel.errors import GoalflowError
 from service.notifications import service as outbox
 from service.org import service as org
 from service.org.models import UNIT_ROLES, Role, Unit, User

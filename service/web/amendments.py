@@ -8,16 +8,16 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from service.approvals import service as approvals
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import amendments
 from service.goals import service as goals
 from service.goals.models import Goal
+from service.kernel.errors import GoalflowError
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import Unit
 from service.web.common import error_message, field_errors, int_arg, lang
 from service.web.events import timeline
 from service.web.views import bp
-from service.workflow_registry import workflow_for
 
 
 @bp.app_template_global()

@@ -15,11 +15,11 @@ from flask_login import current_user
 
 from service.approvals.claims import claim_of
 from service.approvals.models import TransitionRequest
-from service.common import local_today
-from service.errors import GoalflowError
+from service.kernel.common import local_today
+from service.kernel.errors import GoalflowError
+from service.kernel.text import CONTROL_PROBLEM
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import Role, User
-from service.text import CONTROL_PROBLEM
-from service.workflow_registry import workflow_for
 from workflows import Workflow
 
 # Roles that see the year at a glance on their home page.

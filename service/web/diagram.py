@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
-from service.workflow_registry import workflow_for
+from service.kernel.workflow_registry import workflow_for
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from service.errors import GoalflowError
 from service.goals import documents, import_jobs, uploads
 from service.goals.documents import PROGRESS_ONLY, UPDATE, ImportResult
 from service.goals.models import ImportJob
+from service.kernel.errors import GoalflowError
+from service.kernel.workflow_registry import workflow_for
 from service.web.common import error_message, field_errors, lang, parse_date
 from service.web.views import bp
-from service.workflow_registry import workflow_for
 
 SESSION_KEY = "plan_import"
 

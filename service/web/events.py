@@ -12,8 +12,8 @@ from sqlalchemy.orm import joinedload
 
 from service.audit.models import Event
 from service.extensions import db
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import User
-from service.workflow_registry import workflow_for
 from workflows import UndeclaredTransition
 
 ACTIONS = {

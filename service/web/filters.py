@@ -11,12 +11,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import lazyload
 
-from service import authz, subjects
 from service.extensions import db
+from service.kernel import authz, subjects
+from service.kernel.workflow_registry import workflow_for
 from service.notifications.messages import ROMAN, short_title
 from service.web.common import lang
 from service.web.views import bp
-from service.workflow_registry import workflow_for
 
 ROLES = {
     "governor": _l("Regional governor"),
@@ -232,5 +232,5 @@ def _globals(state) -> None:
         quarter_name=quarter_name,
         http_title=http_title,
         generic_description=generic_description,
-        may=lambda question: authz.may(current_user, question),  # who may do what: service/authz.py
+        may=lambda question: authz.may(current_user, question),  # who may do what: service/kernel/authz.py
     )

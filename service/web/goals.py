@@ -6,13 +6,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from service import subjects
 from service.approvals import service as approvals
 from service.approvals.models import TransitionRequest
 from service.auth.login import is_fresh
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import service as goals
+from service.kernel import subjects
+from service.kernel.errors import GoalflowError
+from service.kernel.workflow_registry import workflow_for
 from service.web.common import (
     achieved_from_form,
     error_message,
@@ -30,7 +31,6 @@ from service.web.events import timeline
 from service.web.home import indicator_percent
 from service.web.plans import plan_context
 from service.web.views import bp, safe_next
-from service.workflow_registry import workflow_for
 
 
 def goal_context(goal_id: int, **extra) -> dict:

@@ -19,17 +19,17 @@ from jinja2.filters import do_truncate
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, load_only
 
-from service import authz, subjects
 from service.approvals import service as approvals
 from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Goal, Indicator, Plan
+from service.kernel import authz, subjects
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import Unit
 from service.web import progress as progress_pages
 from service.web.common import goal_deadline, int_arg, lang, open_states, today
 from service.web.filters import day
 from service.web.views import bp
-from service.workflow_registry import workflow_for
 
 PENDING_SHOWN, OVERDUE_SHOWN, DEADLINES_SHOWN = 10, 15, 10
 # What the page shows of each goal: its units in the same query; the long texts stay unread.

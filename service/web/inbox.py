@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from flask import render_template, request
 from flask_login import current_user, login_required
 
-from service import subjects
 from service.approvals import service as approvals
 from service.approvals.claims import Claim, claim_of
 from service.approvals.models import TransitionRequest
 from service.auth.login import is_fresh
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel import subjects
+from service.kernel.errors import GoalflowError
+from service.kernel.workflow_registry import workflow_for
 from service.notifications.messages import short_title
 from service.web.common import field_errors, field_message, lang
 from service.web.views import bp
-from service.workflow_registry import workflow_for
 
 
 @dataclass

@@ -9,12 +9,13 @@ from sqlalchemy import or_
 
 from service.approvals import service as approvals
 from service.auth.login import is_fresh
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import amendments
 from service.goals import report as report_entries
 from service.goals import service as goals
 from service.goals.models import Goal
+from service.kernel.errors import GoalflowError
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import Unit
 from service.web.common import (
     error_message,
@@ -28,7 +29,6 @@ from service.web.common import (
 from service.web.diagram import diagram_svg
 from service.web.events import timeline
 from service.web.views import bp
-from service.workflow_registry import workflow_for
 
 EXPORT_FORMATS = ("docx", "xlsx", "csv", "pdf")
 

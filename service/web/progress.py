@@ -9,17 +9,17 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from service import authz
-from service.common import local_today
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import service as goals
 from service.goals.models import Plan
+from service.kernel import authz
+from service.kernel.common import local_today
+from service.kernel.errors import GoalflowError
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import User
 from service.web.common import achieved_from_form, error_message, field_errors, form_int, lang
 from service.web.events import timeline
 from service.web.views import bp
-from service.workflow_registry import workflow_for
 
 RISKS = ("on_track", "at_risk", "off_track")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import select
 
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import amendments
 from service.goals import service as goals
+from service.kernel.errors import GoalflowError
+from service.kernel.workflow_registry import workflow_for
 from service.org.models import Administration
 from service.web.common import lang
 from service.web.views import bp
-from service.workflow_registry import workflow_for
 
 
 @bp.get("/public/<slug>/<int:year>")

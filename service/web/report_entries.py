@@ -7,13 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from service.approvals import service as approvals
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import report as entries
+from service.kernel.errors import GoalflowError
+from service.kernel.workflow_registry import workflow_for
 from service.web.common import achieved_from_form, error_message, field_errors, form_int, lang
 from service.web.events import timeline
 from service.web.views import bp
-from service.workflow_registry import workflow_for
 
 
 def entry_context(goal_id: int, **extra) -> dict:

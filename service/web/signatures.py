@@ -9,16 +9,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from service.audit import checkpoints
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import service as goals
+from service.kernel.errors import GoalflowError
+from service.kernel.workflow_registry import workflow_for
 from service.org import service as org
 from service.org.models import Administration, Role
 from service.signatures import service as signatures
 from service.web.common import error_message, role_required
 from service.web.plans import plan_context
 from service.web.views import bp
-from service.workflow_registry import workflow_for
 
 
 @bp.app_template_global()

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required, login_user
 
 from service.auth.limits import login_limits
 from service.auth.login import mark_login, sign_out
-from service.errors import GoalflowError
+from service.kernel.errors import GoalflowError
 from service.org import service as org
 
 bp = Blueprint("web", __name__)

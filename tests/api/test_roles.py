@@ -92,7 +92,7 @@ def test_every_grant_of_a_deciding_role_is_recorded_and_emailed(world, as_):
 
 
 def test_the_rules_hold_below_the_entry_points(world):
-    from service.errors import GoalflowError
+    from service.kernel.errors import GoalflowError
     from service.org import service as org
 
     for call in (

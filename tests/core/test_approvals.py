@@ -11,8 +11,8 @@ from service.approvals import service as approvals
 from service.approvals.models import Decision, TransitionRequest
 from service.audit.models import Event
 from service.audit.service import verify
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel.errors import GoalflowError
 from service.notifications.models import Notification
 from service.org import service as org
 from tests.helpers import achieved_for
@@ -176,7 +176,7 @@ def test_separation_of_duties(world):
 
 
 def test_separation_of_duties_when_the_stage_does_not_count_the_requester(world, monkeypatch):
-    from service import workflow_registry
+    from service.kernel import workflow_registry
     from workflows import StageDef
 
     wf = workflow_registry.workflow_for("goal")
@@ -334,7 +334,7 @@ def test_approvers_are_notified_once_per_stage(world):
 
 def test_quorum_and_any_of_stages(world, monkeypatch):
     """A definition may ask for any one, or a quorum, of a stage's approvers."""
-    from service import workflow_registry
+    from service.kernel import workflow_registry
     from workflows import StageDef
 
     wf = workflow_registry.workflow_for("goal")

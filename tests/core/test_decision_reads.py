@@ -8,10 +8,10 @@ from datetime import date
 
 from sqlalchemy import event
 
-from service import authz
 from service.approvals import service as approvals
 from service.audit.service import verify
 from service.extensions import db
+from service.kernel import authz
 from service.org.models import Substitution
 
 # The service call without the API's token: the request, the goal, whom the decider stands in

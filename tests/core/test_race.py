@@ -36,7 +36,7 @@ def _decider(url: str, var_dir: str, email: str, barrier, inbox, results) -> Non
     """One process: wait for a request id, meet the others at the barrier, decide, report."""
     from service.app import create_app
     from service.approvals import service as approvals
-    from service.errors import GoalflowError
+    from service.kernel.errors import GoalflowError
     from service.org.service import user_by_email
 
     app = create_app(_settings(url, var_dir))

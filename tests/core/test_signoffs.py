@@ -12,8 +12,8 @@ from sqlalchemy import select
 from service.approvals import service as approvals
 from service.audit.models import Event
 from service.db import utcnow
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel.errors import GoalflowError
 from service.notifications import reminders
 from service.notifications.models import Notification
 

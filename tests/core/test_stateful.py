@@ -17,10 +17,10 @@ from service.approvals import service as approvals
 from service.approvals.models import OPEN, TransitionRequest
 from service.audit.models import Event
 from service.audit.service import verify
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals.models import Goal
-from service.workflow_registry import workflow_for
+from service.kernel.errors import GoalflowError
+from service.kernel.workflow_registry import workflow_for
 from tests.helpers import achieved_for, build_world
 
 PEOPLE = ["governor", "deputy", "secretary", "head_a", "head_b", "expert_a", "expert_b", "observer", "sysadmin"]

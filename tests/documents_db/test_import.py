@@ -12,10 +12,10 @@ from service.audit.models import Event
 from service.audit.service import verify
 from service.documents import ERROR_CODES, DocumentError, PlanDocument, parse_document
 from service.documents import Goal as DocGoal
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import documents
 from service.goals.models import Goal, Plan
+from service.kernel.errors import GoalflowError
 from tests.documents_db.conftest import goal_fields
 
 

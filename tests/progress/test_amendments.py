@@ -10,10 +10,10 @@ import pytest
 from service.approvals import service as approvals
 from service.audit.service import verify
 from service.documents import parse_document
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import amendments, documents
 from service.goals.models import Goal, PlanAmendment, PlanVersion
+from service.kernel.errors import GoalflowError
 
 
 @pytest.fixture

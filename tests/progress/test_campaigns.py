@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from service.audit.service import verify
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel.errors import GoalflowError
 from service.notifications.models import Notification
 from service.org import service as org
 from service.progress import service as progress

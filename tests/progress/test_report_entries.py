@@ -11,10 +11,10 @@ import pytest
 from service.approvals import service as approvals
 from service.audit.service import verify
 from service.documents import parse_document
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals import documents
 from service.goals import report as entries
+from service.kernel.errors import GoalflowError
 from service.progress import service as progress
 
 

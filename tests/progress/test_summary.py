@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import openpyxl
 import pytest
 
-from service.errors import GoalflowError
+from service.kernel.errors import GoalflowError
 from service.progress import service as progress
 from tests.web.test_pages import login
 

@@ -19,9 +19,9 @@ from sqlalchemy import func, select, update
 from service.approvals import service as approvals
 from service.audit.models import Event
 from service.auth.service import issue_token
-from service.errors import GoalflowError
 from service.extensions import db
 from service.goals.models import ImportJob
+from service.kernel.errors import GoalflowError
 from service.notifications import service as outbox
 from service.notifications.models import FAILED, Notification
 from service.org import service as org

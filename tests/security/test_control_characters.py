@@ -70,7 +70,7 @@ def test_the_api_refuses_them_naming_the_field(client, world, draft):
 
 def test_the_services_refuse_them_too(world):
     from service.approvals import service as approvals
-    from service.errors import GoalflowError
+    from service.kernel.errors import GoalflowError
 
     indicator = world.g_a.indicators[0]
     with pytest.raises(GoalflowError) as refused:

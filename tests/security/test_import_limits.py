@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service.common import settings
 from service.documents import Goal as DocGoal
 from service.documents import PlanDocument, export_docx
 from service.extensions import db
 from service.goals.models import Goal, Plan
+from service.kernel.common import settings
 from tests.security.conftest import csrf_of, sign_in
 from tests.worker.processes import BIN, ROOT, settings_env, wait_until
 from tests.worker.sink import free_port
@@ -156,7 +156,7 @@ def test_the_limits_have_their_words_in_both_languages(client, haskovo_admin):
                          headers={"Authorization": f"Bearer {haskovo_admin.token}", "Accept-Language": "en"},
                          data={"file": (io.BytesIO(inflated_docx(20 * MB)), "big.docx")})
     assert answer.json["title"].startswith("The part 'word/document.xml' of the file expands to")
-    from service.errors import CATALOG
+    from service.kernel.errors import CATALOG
 
     for code in ("part_too_large", "too_many_rows", "too_slow"):
         status, bg, en = CATALOG[code]

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service.common import settings
 from service.extensions import db
 from service.goals import uploads
 from service.goals.models import Plan
+from service.kernel.common import settings
 from tests.documents_db.conftest import HASKOVO
 from tests.security.conftest import csrf_of, sign_in
 

@@ -14,7 +14,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from service.audit import checkpoints
-from service.errors import GoalflowError
+from service.kernel.errors import GoalflowError
 from service.signatures import seal as seal_module
 from service.signatures import service as signatures
 from tests.signatures import softhsm

@@ -9,8 +9,8 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import select
 
 from service.audit.models import Event
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel.errors import GoalflowError
 from service.signatures import service as signatures
 from tests.signatures.pki import add_text_to_first_page
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from service.common import settings
+from service.kernel.common import settings
 from service.notifications import service as outbox
 from service.observability import request_id_var
 

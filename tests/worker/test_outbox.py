@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from service.approvals import service as approvals
 from service.db import utcnow
-from service.errors import GoalflowError
 from service.extensions import db
+from service.kernel.errors import GoalflowError
 from service.notifications import service as outbox
 from service.notifications.models import Notification
 from tests.helpers import achieved_for

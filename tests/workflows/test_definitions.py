@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.workflow_registry import REGISTRY, workflows
+from service.kernel.workflow_registry import REGISTRY, workflows
 from workflows import (
     Context,
     GuardFailed,

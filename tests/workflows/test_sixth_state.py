@@ -15,9 +15,9 @@ from sqlalchemy import select
 import workflows.engine
 from service.approvals import service as approvals
 from service.goals import documents
+from service.kernel.workflow_registry import workflow_for
 from service.notifications import reminders
 from service.notifications.models import Notification
-from service.workflow_registry import workflow_for
 from tests.web.test_pages import login
 
 SUSPENDED = {"bg": "Временно спряна", "en": "Suspended for now"}

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
-from service.errors import GoalflowError, not_found
 from service.extensions import db
 from service.goals.models import Goal, Plan, PlanAmendment, ReportEntry
+from service.kernel.errors import GoalflowError, not_found
 from service.progress.models import Campaign, ProgressReport
 
 

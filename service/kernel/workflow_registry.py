@@ -11,14 +11,14 @@ from functools import cache
 from sqlalchemy import func, select
 
 from service.approvals.models import OPEN, TransitionRequest
-from service.common import parse_decimal
 from service.db import utcnow
 from service.extensions import db
 from service.goals.models import Goal
+from service.kernel.common import parse_decimal
 from service.progress.models import ProgressValue
 from workflows import Context, Registry, Workflow, engine, load_all
 
-# A guard whose refusal has an error of its own (service/errors.py); the others refuse with
+# A guard whose refusal has an error of its own (service/kernel/errors.py); the others refuse with
 # transition_not_allowed_now and their message.
 GUARD_ERRORS = {"campaign_open": "campaign_closed"}
 

@@ -21,19 +21,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from service import authz, subjects
 from service.approvals import chain
 from service.approvals.models import StageSlot, TransitionRequest
 from service.audit import service as audit
-from service.common import local_today
 from service.db import utcnow
-from service.errors import GoalflowError, not_found
 from service.extensions import db
+from service.kernel import authz, subjects
+from service.kernel.common import local_today
+from service.kernel.errors import GoalflowError, not_found
+from service.kernel.text import refuse_control
+from service.kernel.uow import transaction
+from service.kernel.workflow_registry import GUARD_ERRORS, workflow_for
 from service.notifications import service as outbox
 from service.org.models import Role, User
-from service.text import refuse_control
-from service.uow import transaction
-from service.workflow_registry import GUARD_ERRORS, workflow_for
 from workflows import Context, TransitionDef
 
 

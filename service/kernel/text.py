@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from service.errors import GoalflowError
+from service.kernel.errors import GoalflowError
 
 CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # The same set as a JSON Schema pattern for the API's text fields (with and without a visible character).

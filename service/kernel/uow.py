@@ -10,8 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.errors import GoalflowError, from_workflow
 from service.extensions import db
+from service.kernel.errors import GoalflowError, from_workflow
 from workflows import WorkflowError
 
 

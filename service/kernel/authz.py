@@ -12,10 +12,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from service.errors import forbidden
 from service.extensions import db
+from service.kernel.errors import forbidden
+from service.kernel.uow import remembered
 from service.org.models import Role, Substitution, Unit, User
-from service.uow import remembered
 from workflows import Party, TransitionDef
 
 # Roles that see every goal of their administration.
