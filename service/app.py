@@ -15,6 +15,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from service import models  # noqa: F401 - every model registered before anything queries
 from service.config import Settings
 from service.extensions import babel, csrf, db, login_manager, migrate
+from service.goals import amendments, report  # noqa: F401 - their workflow actions registered before a definition loads
+from service.signatures import service as signatures  # noqa: F401 - the report's signature guard, likewise
 
 log = logging.getLogger(__name__)
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")

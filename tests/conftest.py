@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
+import service.app  # noqa: F401 - as in every process, the domains register their workflow guards and actions
 from service.config import Settings
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

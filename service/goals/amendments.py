@@ -25,8 +25,9 @@ from service.kernel import authz
 from service.kernel.common import local_today, parse_decimal
 from service.kernel.errors import GoalflowError, not_found
 from service.kernel.uow import transaction
-from service.kernel.workflow_registry import workflow_for
+from service.kernel.workflow_registry import provides, workflow_for
 from service.org.models import Role, Unit, User
+from workflows import Context
 
 SUBJECT: Final = "plan_amendment"
 _TEXT_LIMIT: Final = 5_000
@@ -345,3 +346,9 @@ def plan_amendments(plan: Plan) -> list[PlanAmendment]:
     return list(db.session.scalars(
         select(PlanAmendment).where(PlanAmendment.plan_id == plan.id).order_by(PlanAmendment.id.desc())
     ))
+
+
+@provides("action", "apply_plan_amendment")
+def apply_plan_amendment(ctx: Context) -> None:
+    """An approved amendment becomes the plan's new version."""
+    apply(ctx.subject, ctx.actor)

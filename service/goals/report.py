@@ -24,7 +24,7 @@ from service.kernel import authz
 from service.kernel.common import local_today, parse_decimal
 from service.kernel.errors import GoalflowError, not_found
 from service.kernel.uow import transaction
-from service.kernel.workflow_registry import workflow_for
+from service.kernel.workflow_registry import provides, workflow_for
 from service.org.models import User
 from workflows import Context
 
@@ -242,3 +242,15 @@ def achieved_shown(entry: ReportEntry | None, indicator) -> str:
     if value is not None:
         return value.achieved_text
     return indicator.achieved_text or ("" if indicator.achieved is None else str(Decimal(indicator.achieved)))
+
+
+@provides("action", "sign_report_entries")
+def sign_report_entries(ctx: Context) -> None:
+    """The governor's approval of the report signs every entry compiled into it."""
+    sign_compiled_entries(ctx.subject, ctx.actor)
+
+
+@provides("action", "update_report_entry")
+def update_report_entry(ctx: Context) -> None:
+    """An accepted quarterly report updates the draft of its goal's report entry."""
+    take_quarterly_report(ctx.subject, ctx.actor)

@@ -6,7 +6,9 @@ A definition names these; it cannot point at arbitrary code. Each guard returns 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
 from sqlalchemy import func, select
 
@@ -16,7 +18,9 @@ from service.extensions import db
 from service.goals.models import Goal
 from service.kernel.common import parse_decimal
 from service.progress.models import ProgressValue
-from workflows import Context, Registry, Workflow, engine, load_all
+from workflows import Context, Registry, Workflow, WorkflowDefinitionError, engine, load_all
+
+F = TypeVar("F", bound=Callable)
 
 # A guard whose refusal has an error of its own (service/kernel/errors.py); the others refuse with
 # transition_not_allowed_now and their message.
@@ -51,12 +55,6 @@ def no_open_goal_requests(ctx: Context) -> str | None:
         .where(TransitionRequest.subject_type == "goal", TransitionRequest.status == OPEN, Goal.plan_id == ctx.subject.id)
     )
     return f"{count} goal request(s) are still open" if count else None
-
-
-def report_signed(ctx: Context) -> str | None:
-    from service.signatures.service import report_signed as signed
-
-    return signed(ctx)
 
 
 def campaign_open(ctx: Context) -> str | None:
@@ -180,30 +178,10 @@ def stamp_report_entry_signature(ctx: Context) -> None:
     ctx.subject.signed_by_id = ctx.actor.id if ctx.actor else None
 
 
-def sign_report_entries(ctx: Context) -> None:
-    """The governor's approval of the report signs every entry compiled into it."""
-    from service.goals import report
-
-    report.sign_compiled_entries(ctx.subject, ctx.actor)
-
-
-def update_report_entry(ctx: Context) -> None:
-    """An accepted quarterly report updates the draft of its goal's report entry."""
-    from service.goals import report
-
-    report.take_quarterly_report(ctx.subject, ctx.actor)
-
-
 def amended_plan_in_force(ctx: Context) -> str | None:
     if ctx.subject.plan.state not in workflow_for("plan").group("in_force"):
         return "only an adopted plan, before its report is submitted, is amended"
     return None
-
-
-def apply_plan_amendment(ctx: Context) -> None:
-    from service.goals import amendments
-
-    amendments.apply(ctx.subject, ctx.actor)
 
 
 REGISTRY = Registry(
@@ -213,7 +191,6 @@ REGISTRY = Registry(
         "plan_has_goals": plan_has_goals,
         "no_open_goal_requests": no_open_goal_requests,
         "campaign_open": campaign_open,
-        "report_signed": report_signed,
         "plan_reporting": plan_reporting,
         "amended_plan_in_force": amended_plan_in_force,
     },
@@ -230,11 +207,27 @@ REGISTRY = Registry(
         "stamp_report_approval": stamp_report_approval,
         "compile_report_entry": compile_report_entry,
         "stamp_report_entry_signature": stamp_report_entry_signature,
-        "sign_report_entries": sign_report_entries,
-        "update_report_entry": update_report_entry,
-        "apply_plan_amendment": apply_plan_amendment,
     },
 )
+
+
+_TABLES = {"guard": REGISTRY.guards, "requirement": REGISTRY.requirements, "action": REGISTRY.actions}
+
+
+def provides(kind: str, name: str) -> Callable[[F], F]:
+    """A guard, requirement or action that lives in a domain, registered under the name the
+    definitions use when its module is imported. The kernel names no domain: the application
+    factory imports the domains before any definition loads, and loading refuses a name that
+    nothing registered."""
+    table = _TABLES[kind]
+
+    def register(function: F) -> F:
+        if table.get(name, function) is not function:
+            raise WorkflowDefinitionError(f"the {kind} '{name}' is registered twice")
+        table[name] = function
+        return function
+
+    return register
 
 
 def workflows() -> dict[str, Workflow]:

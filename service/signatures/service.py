@@ -35,7 +35,7 @@ from service.kernel import authz
 from service.kernel.common import settings
 from service.kernel.errors import GoalflowError
 from service.kernel.uow import transaction
-from service.kernel.workflow_registry import workflow_for
+from service.kernel.workflow_registry import provides, workflow_for
 from service.org.models import User
 from service.signatures import seal as sealing
 from service.signatures.models import ReportSignature, SigningCopy
@@ -223,6 +223,7 @@ def public_pdf(signature: ReportSignature) -> bytes:
 # -- the workflow's guard ------------------------------------------------------------------------
 
 
+@provides("guard", "report_signed")
 def report_signed(ctx: Context) -> str | None:
     """With REPORT_SIGNATURE_REQUIRED, the report is approved only with a qualified signature on
     its current content (the upload writes it in the sign-off's own transaction). Asking for the

@@ -162,3 +162,17 @@ def test_mermaid_diagram_comes_from_the_definition():
                                ("dropped", "in_progress", "reopen")]:
         assert f"{source} --> {dest} : {name}" in text
     assert "class in_progress current" in text
+
+
+def test_domains_provide_what_the_kernel_does_not_name():
+    """The report's signature and the amendments live in their domains; the kernel imports neither,
+    and a second function under a taken name is refused rather than silently replacing the first."""
+    from service.goals import amendments
+    from service.kernel.workflow_registry import provides
+    from service.signatures import service as signatures
+
+    assert REGISTRY.guards["report_signed"] is signatures.report_signed
+    assert REGISTRY.actions["apply_plan_amendment"] is amendments.apply_plan_amendment
+    with pytest.raises(WorkflowDefinitionError):
+        provides("guard", "report_signed")(lambda ctx: None)
+    assert REGISTRY.guards["report_signed"] is signatures.report_signed
