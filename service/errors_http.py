@@ -15,7 +15,9 @@ from service.kernel.errors import PROBLEM_BASE, GoalflowError
 log = logging.getLogger(__name__)
 
 
-def _lang() -> str:
+def reader_lang() -> str:
+    """The reader's language, "bg" or "en": the app's locale selection (service/app.py), which for the
+    API follows Accept-Language; Bulgarian by default and outside a request."""
     try:
         return str(get_locale() or "bg")[:2]
     except Exception:  # outside a request's locale context
@@ -68,7 +70,7 @@ def http_problem(exc: HTTPException):
         code = "csrf_failed"
     title = exc.name
     if code in SAME_AS_DOMAIN.values():
-        title, detail = GoalflowError(code).message("en"), GoalflowError(code).message(_lang())
+        title, detail = GoalflowError(code).message("en"), GoalflowError(code).message(reader_lang())
     response = problem(status, code, title, detail, _field_messages(exc))
     headers = dict(exc.get_headers())
     for name in KEPT_HEADERS:
@@ -108,11 +110,11 @@ def register(app: Flask) -> None:
         db.session.rollback()
         if wants_problem():
             extra = {"current": exc.current} if exc.current is not None else {}
-            response = problem(exc.status, exc.code, exc.message("en"), exc.message(_lang()), exc.fields, **extra)
+            response = problem(exc.status, exc.code, exc.message("en"), exc.message(reader_lang()), exc.fields, **extra)
             if exc.status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="goalflow"'  # RFC 6750: how to sign in
             return response
-        return render_template("error.html", status=exc.status, message=exc.message(_lang()), fields=exc.fields), exc.status
+        return render_template("error.html", status=exc.status, message=exc.message(reader_lang()), fields=exc.fields), exc.status
 
     @app.errorhandler(HTTPException)
     def on_http_error(exc: HTTPException):

@@ -11,6 +11,7 @@ from marshmallow import fields, validate
 from service.api import schemas as s
 from service.api.common import ID, actor, authenticate
 from service.documents.columns import EXTRA_COLUMNS
+from service.errors_http import reader_lang
 from service.goals import documents, import_jobs
 from service.goals.documents import FORMATS, KINDS, LANGS, ImportResult
 from service.goals.models import ImportJob
@@ -84,7 +85,7 @@ class ImportedGoalSchema(ma.Schema):
     )
     state = fields.String(metadata={"description": "The goal's state after the import"})
     needs_review = fields.Boolean()
-    warnings = fields.List(fields.String())
+    warnings = fields.List(s.InReaderLanguage(), metadata={"description": "In the language Accept-Language asks for"})
     title = fields.String()
     strategic_documents = fields.String()
     strategic_goal = fields.String()
@@ -108,14 +109,15 @@ class ImportResultSchema(ma.Schema):
     plan_created = fields.Boolean()
     created = fields.Integer()
     updated = fields.Integer()
-    warnings = fields.List(fields.String(), metadata={"description": "About the document as a whole"})
+    warnings = fields.List(s.InReaderLanguage(), metadata={
+        "description": "About the document as a whole, in the language Accept-Language asks for"})
     goals = fields.List(fields.Nested(ImportedGoalSchema))
 
 
 class JobProblemSchema(ma.Schema):
     code = fields.String()
     title = fields.String()
-    detail = fields.String()
+    detail = fields.String(metadata={"description": "In the language Accept-Language asks for"})
 
 
 class ImportJobSchema(ma.Schema):
@@ -133,8 +135,10 @@ class ImportJobSchema(ma.Schema):
         "description": "Once failed: the code and words the import would have answered (e.g. too_many_rows)"})
 
 
-def job_body(job: ImportJob, lang: str = "en") -> dict:
-    error = import_jobs.problem_of(job)
+def job_body(job: ImportJob) -> dict:
+    """The job as the API answers it: a refusal's title in English (as every problem's), its detail
+    and the result's warnings in the caller's language."""
+    error, lang = import_jobs.problem_of(job), reader_lang()
     return {
         **{name: getattr(job, name) for name in ("id", "status", "phase", "done", "total", "dry_run", "filename",
                                                  "created_at", "finished_at", "result")},
@@ -196,7 +200,7 @@ def import_plan(args: dict, files: dict):
 @bp.response(200, ImportJobSchema)
 def get_import_job(job_id: int):
     """A background import I started: its progress, then its result or why it was refused."""
-    return job_body(import_jobs.get(actor=actor(), job_id=job_id), request.accept_languages.best_match(LANGS) or "bg")
+    return job_body(import_jobs.get(actor=actor(), job_id=job_id))
 
 
 @bp.get(f"/plans/<{ID}:plan_id>/export")

@@ -12,6 +12,8 @@ from functools import cache
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from service.documents import in_language
+from service.errors_http import reader_lang
 from service.kernel.text import CONTROL_PROBLEM, NO_CONTROL_PATTERN, SOME_TEXT_PATTERN
 from service.kernel.workflow_registry import workflow_for
 from service.org.models import Role
@@ -34,6 +36,14 @@ def text(max_length: int = 10000, *, required: bool = False, **kwargs) -> fields
         validate=[validate.Length(min=1 if required else 0, max=max_length), validate.Regexp(pattern, error=problem)],
         **kwargs,
     )
+
+
+class InReaderLanguage(fields.String):
+    """Words kept in both languages (an import warning): answered in the caller's alone, as
+    Accept-Language asks (Bulgarian by default, English second)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else in_language(value, reader_lang())
 
 
 def ident(*, strict: bool = True, **kwargs) -> fields.Integer:
@@ -355,7 +365,7 @@ class GoalSchema(ma.Schema):
     progress_note = fields.String()
     deadline = fields.Date(allow_none=True)
     needs_review = fields.Boolean()
-    import_warnings = fields.List(fields.String())
+    import_warnings = fields.List(InReaderLanguage(), metadata={"description": "In the language Accept-Language asks for"})
     version = fields.Integer()
     units = fields.List(fields.Nested(UnitRefSchema))
     indicators = fields.List(fields.Nested(IndicatorSchema))

@@ -13,9 +13,11 @@ from service.org.models import Administration, User
 from service.org.service import user_by_email
 
 
-def fail(exc: GoalflowError) -> NoReturn:
+def fail(exc: GoalflowError, lang: str = "en") -> NoReturn:
+    """The command's failure: the error's code and its message in `lang` (English, unless the
+    command takes --lang)."""
     detail = f" {exc.fields}" if exc.fields else ""
-    raise click.ClickException(f"{exc.code}: {exc.message('en')}{detail}")
+    raise click.ClickException(f"{exc.code}: {exc.message(lang)}{detail}")
 
 
 def user(email: str) -> User:

@@ -1,4 +1,4 @@
-"""`flask --app service import-plan FILE --administration SLUG [--dry-run]` and `export-plan ...`."""
+"""`flask --app service import-plan FILE --administration SLUG [--dry-run] [--lang bg|en]` and `export-plan ...`."""
 
 from __future__ import annotations
 
@@ -15,16 +15,16 @@ from service.kernel.errors import GoalflowError
 cli = AppGroup("documents", help="The official goals table: import a plan or a report, export one.")
 
 
-def _show(result, *, verbose: bool) -> None:
+def _show(result, *, verbose: bool, lang: str) -> None:
     for outcome in result.goals:
         if not (verbose or outcome.warnings):
             continue
         flag = " [review]" if outcome.needs_review else ""
         click.echo(f"  {outcome.number}. {outcome.action} [{outcome.state}]{flag} {outcome.goal.title[:80]}")
         for warning in outcome.warnings:
-            click.echo(f"       ! {warning}")
+            click.echo(f"       ! {warning.in_(lang)}")
     for warning in result.warnings:
-        click.echo(f"  ! {warning}")
+        click.echo(f"  ! {warning.in_(lang)}")
 
 
 @cli.command("import-plan")
@@ -36,7 +36,10 @@ def _show(result, *, verbose: bool) -> None:
               help="A past year's report signed on paper: kept archived, as signed on --paper-signed-on.")
 @click.option("--paper-signed-on", type=click.DateTime(formats=["%Y-%m-%d", "%d.%m.%Y"]), default=None,
               help="The day the paper report was signed (with --archive).")
-def import_plan(file: Path, slug: str, dry_run: bool, email: str | None, archive: bool, paper_signed_on) -> None:
+@click.option("--lang", default="bg", type=click.Choice(["bg", "en"]), show_default=True,
+              help="The language of the warnings and of a refusal.")
+def import_plan(file: Path, slug: str, dry_run: bool, email: str | None, archive: bool, paper_signed_on,
+                lang: str) -> None:
     """Import a plan or a year's report (DOCX, XLSX, CSV or extracted text) into the plan of its year.
 
     It never signs: a year without a plan gets a draft, adopted through the approval path. A past
@@ -44,7 +47,7 @@ def import_plan(file: Path, slug: str, dry_run: bool, email: str | None, archive
     archived = {"archive": archive, "paper_signed_on": paper_signed_on.date() if paper_signed_on else None}
     admin, person = administration(slug), actor(email)
     if person is not None and not documents.may_import(person, admin.id):
-        fail(GoalflowError("forbidden"))
+        fail(GoalflowError("forbidden"), lang)
     try:
         document = documents.read_upload(file.read_bytes(), file.name)
         if dry_run:
@@ -55,13 +58,13 @@ def import_plan(file: Path, slug: str, dry_run: bool, email: str | None, archive
                 result = documents.import_document(document, administration=admin, actor=person,
                                                    progress=bar.update, **archived)
     except GoalflowError as exc:
-        fail(exc)
+        fail(exc, lang)
     what = "would import" if dry_run else "imported"
     plan = f"plan {result.plan.id}" if result.plan else "a new plan"
     click.echo(
         f"{what} the {result.kind} of {result.year} into {plan}: {result.created} new goals, {result.updated} updated"
     )
-    _show(result, verbose=dry_run)
+    _show(result, verbose=dry_run, lang=lang)
 
 
 @cli.command("export-plan")

@@ -1,7 +1,7 @@
 """The document layer: the official goals table read from and written to DOCX, XLSX, CSV,
 PDF and extracted text. Pure functions over bytes and dataclasses; no database, no web."""
 
-from .errors import ERROR_CODES, DocumentError
+from .errors import ERROR_CODES, DocumentError, Text, in_language
 from .export_csv import export_csv
 from .export_docx import export_docx
 from .export_pdf import export_pdf
@@ -23,11 +23,13 @@ __all__ = [
     "PlanDocument",
     "QuarterSummary",
     "QuarterSummaryRow",
+    "Text",
     "export_csv",
     "export_docx",
     "export_pdf",
     "export_quarter_summary_xlsx",
     "export_xlsx",
+    "in_language",
     "parse_csv",
     "parse_document",
     "parse_docx",

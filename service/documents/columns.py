@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .errors import bilingual
+from .errors import Text
 
 NUMBER = "number"
 TITLE = "title"
@@ -149,7 +149,7 @@ class Layout:
         return name in self.fields
 
 
-def resolve_header(top: Sequence[str], sub: Sequence[str], data_width: int) -> tuple[Layout, list[str]]:
+def resolve_header(top: Sequence[str], sub: Sequence[str], data_width: int) -> tuple[Layout, list[Text]]:
     """Read a one- or two-row header (`sub` may be empty) into a Layout, with warnings."""
     width = max(len(top), len(sub))
     top_row = [cell.strip() for cell in top] + [""] * (width - len(top))
@@ -170,9 +170,9 @@ def _used_width(top: list[str], sub: list[str]) -> int:
     return filled[-1] + 1 if filled else 0
 
 
-def _expand_compressed_groups(top: list[str], sub: list[str], data_width: int) -> list[str]:
+def _expand_compressed_groups(top: list[str], sub: list[str], data_width: int) -> list[Text]:
     """Widen group headings that lost their merge, while the header is narrower than the data."""
-    warnings: list[str] = []
+    warnings: list[Text] = []
     deficit = data_width - _used_width(top, sub)
     index = 0
     while deficit > 0 and index < len(top):
@@ -183,7 +183,7 @@ def _expand_compressed_groups(top: list[str], sub: list[str], data_width: int) -
             sub[index + 1 : index + 1] = [""] * extra
             deficit -= extra
             warnings.append(
-                bilingual(
+                Text(
                     f"Заглавието „{top[index]}“ е разпределено по позиция на {extra + 1} колони.",
                     f"The heading “{top[index]}” was spread over {extra + 1} columns by position.",
                 )
@@ -227,9 +227,9 @@ def _member(group: str, position: int) -> str | None:
     return members[position] if position < len(members) else None
 
 
-def _drop_repeats_and_note_unknown(fields: list[str | None], headings: tuple[str, ...]) -> list[str]:
+def _drop_repeats_and_note_unknown(fields: list[str | None], headings: tuple[str, ...]) -> list[Text]:
     """A field is read from its first column only; other columns are only kept as source cells."""
-    warnings: list[str] = []
+    warnings: list[Text] = []
     seen: set[str] = set()
     for index, field in enumerate(fields):
         if field is not None and field not in seen:
@@ -241,12 +241,12 @@ def _drop_repeats_and_note_unknown(fields: list[str | None], headings: tuple[str
     return warnings
 
 
-def _ignored_column(heading: str, *, repeated: bool) -> str:
+def _ignored_column(heading: str, *, repeated: bool) -> Text:
     if repeated:
         reason_bg, reason_en = "повтаря друга колона", "repeats another column"
     else:
         reason_bg, reason_en = "не е разпозната", "was not recognised"
-    return bilingual(
+    return Text(
         f"Колоната „{heading}“ {reason_bg}; клетките ѝ са запазени само като изходни клетки.",
         f"Column “{heading}” {reason_en}; its cells are kept only as source cells.",
     )

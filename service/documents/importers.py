@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from . import limits
-from .errors import DocumentError, bilingual
+from .errors import DocumentError, Text
 from .model import PlanDocument
 from .reading import RawTable, build_document, has_header
 from .safety import (
@@ -65,7 +65,7 @@ def _about(filename: str) -> Iterator[None]:
     except DocumentError as error:
         if not filename:
             raise
-        raise DocumentError(error.code, f"{filename}: {error.message}", **error.params) from error
+        raise DocumentError(error.code, error.message.prefixed(f"{filename}: "), **error.params) from error
 
 
 def parse_document(
@@ -172,7 +172,7 @@ def _build_decoded(decoded: Decoded, table: RawTable) -> PlanDocument:
     document = build_document(table)
     if decoded.is_guess:
         document.warnings.append(
-            bilingual(
+            Text(
                 "Файлът не е в UTF-8 и е прочетен като windows-1251; проверете текста.",
                 "The file is not UTF-8 and was read as windows-1251; check the text.",
             )
@@ -207,7 +207,7 @@ def _check_package(data: bytes, max_bytes: int, max_unzipped_bytes: int, require
 
 def _damaged() -> DocumentError:
     return DocumentError(
-        "unsupported", bilingual("Файлът е повреден или непълен.", "The file is damaged or incomplete.")
+        "unsupported", Text("Файлът е повреден или непълен.", "The file is damaged or incomplete.")
     )
 
 

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Final
 
-from .errors import DocumentError, bilingual
+from .errors import DocumentError, Text
 
 DEFAULT_MAX_PART_BYTES: Final = 8 * 1024 * 1024
 DEFAULT_MAX_ROWS: Final = 2000
@@ -53,7 +53,7 @@ def bounded(*, max_part_bytes: int = DEFAULT_MAX_PART_BYTES, max_rows: int = DEF
 def check_time() -> None:
     limits = current()
     if limits.deadline is not None and time.monotonic() > limits.deadline:
-        raise DocumentError("too_slow", bilingual(
+        raise DocumentError("too_slow", Text(
             f"Файлът не беше обработен за {limits.seconds:g} секунди и е отхвърлен; разделете го на по-малки.",
             f"The file was not processed within {limits.seconds:g} seconds and was refused; split it up.",
         ), seconds=limits.seconds)
@@ -62,7 +62,7 @@ def check_time() -> None:
 def check_rows(count: int) -> None:
     limits = current()
     if count > limits.max_rows:
-        raise DocumentError("too_many_rows", bilingual(
+        raise DocumentError("too_many_rows", Text(
             f"Таблицата има {count:,} реда, а допустимото е до {limits.max_rows:,}.",
             f"The table has {count:,} rows; the limit is {limits.max_rows:,}.",
         ), rows=count, limit=limits.max_rows)
@@ -71,7 +71,7 @@ def check_rows(count: int) -> None:
 def part_too_large(name: str, size: int) -> DocumentError:
     limit = current().max_part_bytes
     size_mb, limit_mb = math.ceil(size / _MB), max(1, round(limit / _MB))
-    return DocumentError("part_too_large", bilingual(
+    return DocumentError("part_too_large", Text(
         f"Частта „{name}“ на файла се разархивира до {size_mb} MB, а допустимото е до {limit_mb} MB.",
         f"The part “{name}” of the file expands to {size_mb} MB; the limit is {limit_mb} MB.",
     ), part=name, size=size, limit=limit, size_mb=size_mb, limit_mb=limit_mb)

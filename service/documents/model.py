@@ -10,6 +10,8 @@ from typing import Final, Literal
 
 from workflows import declared_states
 
+from .errors import Text
+
 Kind = Literal["plan", "report"]
 Lang = Literal["bg", "en"]
 
@@ -96,7 +98,7 @@ class Goal:
     status_wording: str = ""
     state: str | None = None
     progress_note: str = ""
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Text] = field(default_factory=list)
     needs_review: bool = False
     # The row's cells as found in the source, so nothing is lost when a row did not fit.
     source_cells: list[str] = field(default_factory=list)
@@ -112,4 +114,4 @@ class PlanDocument:
     approved_on: date | None = None
     amended_on: date | None = None  # an amended plan's latest version ("актуализиран на …")
     goals: list[Goal] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Text] = field(default_factory=list)

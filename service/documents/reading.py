@@ -21,7 +21,7 @@ from .columns import (
     is_subheader,
     resolve_header,
 )
-from .errors import DocumentError, bilingual
+from .errors import DocumentError, Text
 from .model import Kind, PlanDocument
 from .preamble import read_preamble
 from .rows import build_goal, join_continuations
@@ -71,7 +71,7 @@ def build_document(table: RawTable) -> PlanDocument:
     preamble = read_preamble(above, [*top, *sub])
     kind: Kind = preamble.kind or ("report" if any(map(layout.has, (STATUS, PROGRESS, ACHIEVED))) else "plan")
     if not layout.has(STATUS) and kind == "report":
-        warnings.append(bilingual("Отчетът няма колона за статус.", "The report has no status column."))
+        warnings.append(Text("Отчетът няма колона за статус.", "The report has no status column."))
     return PlanDocument(
         kind=kind,
         administration=preamble.administration,

@@ -29,7 +29,7 @@ from .columns import (
     Layout,
     is_goal_number,
 )
-from .errors import bilingual
+from .errors import Text
 from .model import Goal, Indicator, Kind, status_to_state
 from .values import NOT_APPLICABLE_WORDS, parse_amount, parse_quantity, split_list, split_units
 
@@ -65,13 +65,13 @@ def _is_own_row(cells: Sequence[str], previous: Sequence[str], width: int) -> bo
     return len(cells) >= width - 1 and len(previous) >= width - 1
 
 
-def fit_row(cells: Sequence[str], layout: Layout, *, ragged: bool) -> tuple[list[str], list[str]]:
+def fit_row(cells: Sequence[str], layout: Layout, *, ragged: bool) -> tuple[list[str], list[Text]]:
     """The row's cells aligned to the layout, and what had to be done to align them.
 
     `ragged` rows (extracted text, CSV) may miss cells; grid rows (DOCX, XLSX) may only end
     early because their last cells are empty."""
     fitted = [cell.strip() for cell in cells]
-    notes: list[str] = []
+    notes: list[Text] = []
     if ragged and len(fitted) == layout.width - 1:
         notes += _restore_strategic_indicator(fitted, layout)
     notes += _split_merged_financing(fitted, layout)
@@ -79,14 +79,14 @@ def fit_row(cells: Sequence[str], layout: Layout, *, ragged: bool) -> tuple[list
         fitted.pop()
     if len(fitted) > layout.width:
         notes.append(
-            bilingual(
+            Text(
                 f"Редът има {len(fitted)} клетки, а таблицата {layout.width}; излишните са запазени в изходните клетки.",
                 f"The row has {len(fitted)} cells, the table {layout.width}; the extra ones are kept with the source cells.",
             )
         )
     elif len(fitted) < layout.width and ragged:
         notes.append(
-            bilingual(
+            Text(
                 f"Редът има {len(fitted)} клетки, а таблицата {layout.width}; липсващите са оставени празни.",
                 f"The row has {len(fitted)} cells, the table {layout.width}; the missing ones are left empty.",
             )
@@ -95,7 +95,7 @@ def fit_row(cells: Sequence[str], layout: Layout, *, ragged: bool) -> tuple[list
     return fitted[: layout.width], notes
 
 
-def _restore_strategic_indicator(cells: list[str], layout: Layout) -> list[str]:
+def _restore_strategic_indicator(cells: list[str], layout: Layout) -> list[Text]:
     """One cell short: the known damage is a missing strategic indicator, so the cell in its
     place is the goal's own indicator."""
     index = layout.index(STRATEGIC_INDICATOR)
@@ -103,14 +103,14 @@ def _restore_strategic_indicator(cells: list[str], layout: Layout) -> list[str]:
         return []
     cells.insert(index, "")
     return [
-        bilingual(
+        Text(
             "Липсва клетка: индикаторът от стратегически документ е приет за липсващ, а следващата клетка за индикатор на целта.",
             "A cell is missing: the strategic indicator is taken as absent and the next cell as the goal's indicator.",
         )
     ]
 
 
-def _split_merged_financing(cells: list[str], layout: Layout) -> list[str]:
+def _split_merged_financing(cells: list[str], layout: Layout) -> list[Text]:
     """In "1 неприложимо" the value before the financing column swallowed the financing cell."""
     index = layout.index(FINANCING_AMOUNT)
     if not index or index >= len(cells) or parse_amount(cells[index]).valid:
@@ -120,7 +120,7 @@ def _split_merged_financing(cells: list[str], layout: Layout) -> list[str]:
         return []
     cells[index - 1 : index] = [merged[1], merged[2]]
     return [
-        bilingual(
+        Text(
             f"Клетката „{merged[0]}“ е разделена на стойност „{merged[1]}“ и финансиране „{merged[2]}“.",
             f"The cell “{merged[0]}” was split into the value “{merged[1]}” and the financing “{merged[2]}”.",
         )
@@ -137,11 +137,11 @@ def build_goal(position: int, cells: Sequence[str], layout: Layout, kind: Kind, 
 
     number = _number(cell(NUMBER), position, notes)
     if not cell(TITLE):
-        notes.append(bilingual("Целта няма наименование.", "The goal has no title."))
+        notes.append(Text("Целта няма наименование.", "The goal has no title."))
     amount = parse_amount(cell(FINANCING_AMOUNT))
     if not amount.valid:
         notes.append(
-            bilingual(
+            Text(
                 f"Финансирането „{cell(FINANCING_AMOUNT)}“ не е число.",
                 f"The financing “{cell(FINANCING_AMOUNT)}” is not a number.",
             )
@@ -168,11 +168,11 @@ def build_goal(position: int, cells: Sequence[str], layout: Layout, kind: Kind, 
     )
 
 
-def _number(text: str, position: int, notes: list[str]) -> int:
+def _number(text: str, position: int, notes: list[Text]) -> int:
     if is_goal_number(text):
         return int(re.sub(r"\D", "", text))
     notes.append(
-        bilingual(
+        Text(
             f"Целта няма пореден номер („{text}“); дадено ѝ е № {position} по място в таблицата.",
             f"The goal has no number (“{text}”); it was given No. {position} by its place in the table.",
         )
@@ -205,18 +205,18 @@ def _indicators(cell: Callable[[str], str]) -> list[Indicator]:
     ]
 
 
-def _state(wording: str, has_status: bool, kind: Kind, notes: list[str]) -> str | None:
+def _state(wording: str, has_status: bool, kind: Kind, notes: list[Text]) -> str | None:
     """A plan's goals are planned unless said otherwise; a report must say."""
     if not wording:
         if kind == "plan":
             return "planned"
         if has_status:
-            notes.append(bilingual("Липсва статус на изпълнението.", "The status is missing."))
+            notes.append(Text("Липсва статус на изпълнението.", "The status is missing."))
         return None
     state = status_to_state(wording)
     if state is None:
         notes.append(
-            bilingual(
+            Text(
                 f"Непознат статус „{wording}“; изберете състояние ръчно.",
                 f"Unknown status “{wording}”; choose the state by hand.",
             )

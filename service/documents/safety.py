@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from . import limits
-from .errors import DocumentError, bilingual
+from .errors import DocumentError, Text
 
 DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
 DEFAULT_MAX_UNZIPPED_BYTES: Final = 100 * 1024 * 1024
@@ -41,7 +41,7 @@ def check_bytes(data: bytes, max_bytes: int) -> None:
     if len(data) > max_bytes:
         raise DocumentError(
             "too_large",
-            bilingual(
+            Text(
                 f"Файлът е {len(data):,} байта, а допустимото е до {max_bytes:,}.",
                 f"The file is {len(data):,} bytes; the limit is {max_bytes:,}.",
             ),
@@ -51,7 +51,7 @@ def check_bytes(data: bytes, max_bytes: int) -> None:
 
 
 def _damaged_archive() -> DocumentError:
-    return DocumentError("unsupported", bilingual("Архивът е повреден.", "The archive is damaged."))
+    return DocumentError("unsupported", Text("Архивът е повреден.", "The archive is damaged."))
 
 
 def check_zip(
@@ -119,7 +119,7 @@ def reject_binary(data: bytes) -> None:
     if data.startswith(_OLE2_MAGIC):
         raise DocumentError(
             "unsupported",
-            bilingual(
+            Text(
                 "Форматът Word/Excel 97-2003 не се поддържа; запишете файла като .docx или .xlsx.",
                 "Word/Excel 97-2003 files are not supported; save the file as .docx or .xlsx.",
             ),
@@ -127,7 +127,7 @@ def reject_binary(data: bytes) -> None:
     if data.startswith(b"%PDF"):
         raise DocumentError(
             "unsupported",
-            bilingual(
+            Text(
                 "PDF не може да бъде импортиран; използвайте изходния DOCX или XLSX.",
                 "A PDF cannot be imported; use the source DOCX or XLSX.",
             ),

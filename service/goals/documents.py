@@ -72,7 +72,7 @@ from service.documents.columns import (
     TARGET,
     TITLE,
 )
-from service.documents.errors import bilingual
+from service.documents.errors import Text
 from service.documents.export_pdf import CHILD_SETUP as PDF_CHILD_SETUP
 from service.documents.model import Kind, Lang
 from service.documents.rendering import columns_for, goal_values
@@ -184,7 +184,7 @@ def document_goal(goal: Goal, lang: Lang = "bg") -> DocGoal:
         status_wording=status_wording(goal, lang),
         state=goal.state,
         progress_note=goal.progress_note,
-        warnings=list(goal.import_warnings or []),
+        warnings=[Text.from_stored(w) for w in goal.import_warnings or []],
         needs_review=goal.needs_review,
         source_cells=list(goal.source_cells or []),
     )
@@ -253,7 +253,8 @@ def read_upload(data: bytes, filename: str = "") -> PlanDocument:
 
 
 def document_problem(exc: DocumentError) -> GoalflowError:
-    return GoalflowError(exc.code, detail=exc.message, **exc.params)
+    """The document layer's refusal as a domain error; its words go in both languages, shown in the reader's."""
+    return GoalflowError(exc.code, detail=exc.message.stored(), **exc.params)
 
 
 def import_limits():
@@ -273,7 +274,7 @@ def check_package_early(data: bytes, filename: str = "") -> None:
             if data.startswith(b"PK"):
                 check_zip(data)
         except DocumentError as exc:
-            raise document_problem(DocumentError(exc.code, f"{filename}: {exc.message}" if filename else exc.message,
+            raise document_problem(DocumentError(exc.code, exc.message.prefixed(f"{filename}: ") if filename else exc.message,
                                                  **exc.params)) from exc
 
 
@@ -309,7 +310,7 @@ class GoalOutcome:
     goal: DocGoal  # as the document has it
     action: str  # create | update | progress_only
     state: str  # the goal's state after the import
-    warnings: list[str]
+    warnings: list[Text]
     needs_review: bool
     goal_id: int | None = None
 
@@ -322,7 +323,7 @@ class ImportResult:
     plan: Plan | None  # None only on a dry run for a year without a plan
     plan_created: bool
     goals: list[GoalOutcome] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # about the document as a whole
+    warnings: list[Text] = field(default_factory=list)  # about the document as a whole
 
     @property
     def created(self) -> int:
@@ -381,7 +382,7 @@ def import_document(
             after={  # the document's own approval block has no column of its own: it is kept here
                 "kind": document.kind, "archive": archive, "paper_signed_on": paper_signed_on,
                 "created": result.created, "updated": result.updated,
-                "warnings": result.warnings, "administration": document.administration,
+                "warnings": stored(result.warnings), "administration": document.administration,
                 "governor_name": document.governor_name, "approved_on": document.approved_on,
             },
         )
@@ -396,6 +397,11 @@ _SUMMARY_GOAL_FIELDS: Final = (
 )
 
 
+def stored(warnings: Iterable[Text]) -> list[dict[str, str]]:
+    """Warnings as the database and an import job keep them: each as {"bg": ..., "en": ...}."""
+    return [warning.stored() for warning in warnings]
+
+
 def result_summary(result: ImportResult) -> dict[str, Any]:
     """The import's answer as plain data: what the API answers and an import job keeps."""
     def goal(outcome: GoalOutcome) -> dict[str, Any]:
@@ -403,14 +409,14 @@ def result_summary(result: ImportResult) -> dict[str, Any]:
         return {
             **{name: getattr(doc, name) for name in _SUMMARY_GOAL_FIELDS},
             "number": outcome.number, "goal_id": outcome.goal_id, "action": outcome.action, "state": outcome.state,
-            "needs_review": outcome.needs_review, "warnings": outcome.warnings,
+            "needs_review": outcome.needs_review, "warnings": stored(outcome.warnings),
             "indicators": [vars(i) for i in doc.indicators],
         }
 
     return {
         "dry_run": result.dry_run, "year": result.year, "kind": result.kind,
         "plan_id": result.plan.id if result.plan else None, "plan_created": result.plan_created,
-        "created": result.created, "updated": result.updated, "warnings": result.warnings,
+        "created": result.created, "updated": result.updated, "warnings": stored(result.warnings),
         "goals": [goal(o) for o in result.goals],
     }
 
@@ -456,17 +462,17 @@ def _mode(plan: Plan | None, document: PlanDocument) -> str:
     )
 
 
-def _renumbered(doc_goals: list[DocGoal]) -> list[tuple[int, DocGoal, list[str]]]:
+def _renumbered(doc_goals: list[DocGoal]) -> list[tuple[int, DocGoal, list[Text]]]:
     """(number, goal, notes): a number used twice in one document goes to the later row as the
     next free number, so that neither row is lost (and a second import renumbers the same way)."""
     taken: set[int] = set()
     free = max((g.number for g in doc_goals), default=0) + 1
     numbered = []
     for doc_goal in doc_goals:
-        notes = []
+        notes: list[Text] = []
         number = doc_goal.number
         if number in taken:
-            notes.append(bilingual(
+            notes.append(Text(
                 f"Номер {number} се среща повече от веднъж; този ред е внесен като цел № {free}.",
                 f"No. {number} appears more than once; this row was imported as goal No. {free}.",
             ))
@@ -489,19 +495,19 @@ _VALUE_LIMIT: Final = Decimal(10) ** (Indicator.__table__.c.target.type.precisio
 
 def _storable(doc_goal: DocGoal) -> DocGoal:
     """The goal as the database can keep it, with a warning for each value that had to give way."""
-    notes: list[str] = []
+    notes: list[Text] = []
     changes: dict[str, Any] = {}
     for name, limit in _TEXT_LIMITS.items():
         text = getattr(doc_goal, name)
         if len(text) > limit:
             changes[name] = text[:limit]
-            notes.append(bilingual(
+            notes.append(Text(
                 f"Текстът „{text[:40]}…“ е съкратен до {limit} знака; целият е в клетките на реда.",
                 f"The text “{text[:40]}…” was cut to {limit} characters; the whole is in the row's cells.",
             ))
     if doc_goal.financing_amount is not None and abs(doc_goal.financing_amount) >= _AMOUNT_LIMIT:
         changes["financing_amount"] = None
-        notes.append(bilingual(
+        notes.append(Text(
             f"Сумата {doc_goal.financing_amount} е твърде голяма и не е записана; тя е в клетките на реда.",
             f"The amount {doc_goal.financing_amount} is too large to keep; it is in the row's cells.",
         ))
@@ -510,7 +516,7 @@ def _storable(doc_goal: DocGoal) -> DocGoal:
         values = {name: getattr(ind, name) for name in ("baseline", "target", "achieved")}
         too_large = [name for name, value in values.items() if value is not None and abs(value) >= _VALUE_LIMIT]
         if too_large or len(ind.unit) > _UNIT_LIMIT:
-            notes.append(bilingual(
+            notes.append(Text(
                 f"Стойност на индикатора „{ind.name[:40]}“ е извън допустимото; пазят се текстът и клетките.",
                 f"A value of the indicator “{ind.name[:40]}” is out of range; its text and the cells are kept.",
             ))
@@ -531,7 +537,7 @@ def _without_control(doc_goal: DocGoal) -> DocGoal:
         return doc_goal
     fields = {path.split(".")[0] for path in control_fields(dataclasses.asdict(doc_goal))}
     where = ", ".join(sorted(fields - {"warnings", "source_cells"}))
-    note = bilingual(
+    note = Text(
         f"Управляващите знаци в клетките на реда ({where or 'source_cells'}) са премахнати; останалият текст е запазен.",
         f"Control characters in the row's cells ({where or 'source_cells'}) were removed; the rest of the text is kept.",
     )
@@ -570,9 +576,9 @@ def _refuse_new_goals(numbers: list[int]) -> None:
         raise GoalflowError("import_new_goals", numbers=", ".join(map(str, numbers)))
 
 
-def _missing_from_document(existing: dict[int, Goal], named: set[int]) -> list[str]:
+def _missing_from_document(existing: dict[int, Goal], named: set[int]) -> list[Text]:
     return [
-        bilingual(
+        Text(
             f"Цел № {number} я няма в документа; остава непроменена.",
             f"Goal No. {number} is not in the document; it stays as it is.",
         )
@@ -580,7 +586,7 @@ def _missing_from_document(existing: dict[int, Goal], named: set[int]) -> list[s
     ]
 
 
-Resolver = Callable[[list[str]], tuple[list[Unit], list[str]]]
+Resolver = Callable[[list[str]], tuple[list[Unit], list[Text]]]
 
 
 def _unit_resolver(administration: Administration) -> Resolver:
@@ -592,27 +598,27 @@ def _unit_resolver(administration: Administration) -> Resolver:
         index.setdefault(unit.code.casefold(), unit)
         index.setdefault(unit.name.casefold(), unit)
 
-    def resolve(names: list[str]) -> tuple[list[Unit], list[str]]:
+    def resolve(names: list[str]) -> tuple[list[Unit], list[Text]]:
         found: list[Unit] = []
-        warnings: list[str] = []
+        warnings: list[Text] = []
         for name in names:
             unit = index.get(name.strip().casefold())
             if unit is None:
-                warnings.append(bilingual(
+                warnings.append(Text(
                     f"Няма отговорно звено „{name}“ в администрацията.",
                     f"No responsible unit “{name}” in the administration.",
                 ))
             elif unit not in found:
                 found.append(unit)
         if not names:
-            warnings.append(bilingual("Не е посочено отговорно звено.", "No responsible unit is named."))
+            warnings.append(Text("Не е посочено отговорно звено.", "No responsible unit is named."))
         return found, warnings
 
     return resolve
 
 
 def _outcome(
-    doc_goal: DocGoal, number: int, notes: list[str], goal: Goal | None, mode: str, plan_created: bool,
+    doc_goal: DocGoal, number: int, notes: list[Text], goal: Goal | None, mode: str, plan_created: bool,
     resolve: Resolver,
 ) -> GoalOutcome:
     goal_wf = workflow_for("goal")
@@ -624,12 +630,12 @@ def _outcome(
     if mode == ARCHIVE and doc_goal.state in goal_wf.states:
         state = doc_goal.state  # a year signed on paper: the states its report names
     elif doc_goal.status_wording and doc_goal.state not in goal_wf.states:
-        warnings.append(bilingual(
+        warnings.append(Text(
             f"Статусът „{doc_goal.status_wording}“ не е разпознат; целта е „{state_label(state, 'bg')}“.",
             f"The status “{doc_goal.status_wording}” is not recognised; the goal is “{state_label(state, 'en')}”.",
         ))
     elif doc_goal.state and doc_goal.state != state:
-        warnings.append(bilingual(
+        warnings.append(Text(
             f"Документът посочва „{doc_goal.status_wording}“, а целта е „{state_label(state, 'bg')}“: "
             "състоянието се променя с искане за преход.",
             f"The document says “{doc_goal.status_wording}” but the goal is “{state_label(state, 'en')}”: "
@@ -644,7 +650,7 @@ def _outcome(
     )
 
 
-def _signed_differences(doc_goal: DocGoal, goal: Goal, units: list[Unit]) -> list[str]:
+def _signed_differences(doc_goal: DocGoal, goal: Goal, units: list[Unit]) -> list[Text]:
     """The signed columns where the document's cells differ from what the plan would print."""
     columns = [c for c in columns_for(PlanDocument(kind="report"), extra_columns=[ACHIEVED]) if c.field in SIGNED_COLUMNS]
     theirs, ours = goal_values(doc_goal, columns), goal_values(document_goal(goal), columns)
@@ -653,7 +659,7 @@ def _signed_differences(doc_goal: DocGoal, goal: Goal, units: list[Unit]) -> lis
         differ.append(("отговорни звена", "responsible units"))
     if not differ:
         return []
-    return [bilingual(
+    return [Text(
         f"Планът е утвърден и тези колони не се променят: {', '.join(bg for bg, _ in differ)}; "
         "документът се различава (редът му е запазен).",
         f"The plan is adopted and these columns are not changed: {', '.join(en for _, en in differ)}; "
@@ -700,7 +706,7 @@ def _write(goal: Goal, outcome: GoalOutcome, resolve: Resolver, administration: 
     goal.state = outcome.state
     goal.progress_note = doc_goal.progress_note
     goal.needs_review = outcome.needs_review
-    goal.import_warnings = outcome.warnings
+    goal.import_warnings = stored(outcome.warnings)
     goal.source_cells = list(doc_goal.source_cells)
     goal.updated_at = now
     db.session.add(goal)
@@ -748,5 +754,5 @@ def snapshot(goal: Goal) -> dict[str, Any]:
         "units": doc.units, "activities": doc.activities,
         "indicators": [vars(i) for i in doc.indicators],
         "progress_note": goal.progress_note, "needs_review": goal.needs_review,
-        "warnings": list(goal.import_warnings or []), "source_cells": list(goal.source_cells or []),
+        "warnings": stored(Text.from_stored(w) for w in goal.import_warnings or []), "source_cells": list(goal.source_cells or []),
     }

@@ -123,7 +123,16 @@ def _finish(job_id: int, status: str, **values: Any) -> None:
 
 
 def _plain(params: dict) -> dict:
-    return {key: value if isinstance(value, int | float | str | bool) else str(value) for key, value in params.items()}
+    """The refusal's parameters as JSON keeps them; words in both languages stay {"bg": ..., "en": ...}."""
+    return {key: _plain_value(value) for key, value in params.items()}
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, int | float | str | bool):
+        return value
+    if isinstance(value, dict) and set(value) == {"bg", "en"}:
+        return {lang: str(text) for lang, text in value.items()}
+    return str(value)
 
 
 def problem_of(job: ImportJob) -> GoalflowError | None:

@@ -6,6 +6,7 @@ error); none of them invents its own wording.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from workflows import GuardFailed, MissingData, UndeclaredTransition, WorkflowDefinitionError, WorkflowError
@@ -239,6 +240,13 @@ CATALOG: dict[str, tuple[int, str, str]] = {
 }
 
 
+def in_lang(value: Any, lang: str) -> Any:
+    """A value given in both languages ({"bg": ..., "en": ...}) in `lang`; any other value as it is."""
+    if isinstance(value, Mapping) and set(value) == {"bg", "en"}:
+        return value["en" if lang == "en" else "bg"]
+    return value
+
+
 class GoalflowError(Exception):
     def __init__(self, code: str, *, fields: dict[str, str] | None = None, **params: Any):
         super().__init__(code)
@@ -256,10 +264,12 @@ class GoalflowError(Exception):
         return PROBLEM_BASE + self.code
 
     def message(self, lang: str = "bg") -> str:
+        """The message in `lang`; a parameter given in both languages ({"bg": ..., "en": ...}, as the
+        document layer's words come) is filled in in the same language."""
         _, bg, en = CATALOG.get(self.code, (400, self.code, self.code))
         template = bg if lang == "bg" else en
         try:
-            return template.format(**self.params)
+            return template.format(**{name: in_lang(value, lang) for name, value in self.params.items()})
         except (KeyError, IndexError):
             return template
 

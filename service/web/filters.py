@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -46,8 +45,6 @@ UNIT_KINDS = {
     "cabinet": _l("cabinet"), "directorate": _l("directorate"), "department": _l("department"), "sector": _l("sector"),
 }
 
-
-_CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 
 def _word(table: dict, code) -> str:
@@ -94,17 +91,11 @@ def with_unit(text: str | None, unit: str | None) -> str:
 
 
 @bp.app_template_filter("in_my_language")
-def in_my_language(text: str) -> str:
-    """An import warning keeps both languages ("български / English"): the reader's part of it."""
-    from service.documents.errors import bilingual
+def in_my_language(text: object) -> str:
+    """An import warning (kept in both languages, see service.documents.Text) in the reader's language."""
+    from service.documents import in_language
 
-    separator = bilingual("", "")
-    for at in [m.start() for m in re.finditer(re.escape(separator), text)]:
-        bg, en = text[:at], text[at + len(separator):]
-        # The English half begins with a Latin letter (it may quote the document's Bulgarian words).
-        if _CYRILLIC.search(bg) and re.match(r"[A-Za-z]", en):
-            return bg if lang() == "bg" else en
-    return text
+    return in_language(text, lang())
 
 
 def quarter_name(quarter: int) -> str:

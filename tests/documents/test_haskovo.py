@@ -102,7 +102,7 @@ def test_rows_1_to_3_have_13_cells_and_miss_the_strategic_indicator(haskovo: Pla
         assert goal.strategic_indicator == ""
         assert goal.indicators[0].name == goal.source_cells[4]  # cell[4] is the goal's own indicator
         assert goal.needs_review
-        assert any("strategic indicator is taken as absent" in warning for warning in goal.warnings)
+        assert any("strategic indicator is taken as absent" in warning.en for warning in goal.warnings)
     for goal in haskovo.goals[3:]:
         assert len(goal.source_cells) == 14
         assert not goal.needs_review and goal.warnings == []
@@ -120,7 +120,7 @@ def test_row_1_target_and_financing_share_one_cell(haskovo: PlanDocument) -> Non
     assert goal.activities[0].startswith("Подобряване на системата за обратна връзка")
     assert goal.status_wording == "В процес на изпълнение"
     assert goal.progress_note.startswith("Изграден е Федерираният портал")
-    assert any("“1 неприложимо”" in warning for warning in goal.warnings)
+    assert any("“1 неприложимо”" in warning.en for warning in goal.warnings)
 
 
 def test_blank_line_after_row_3_adds_nothing(haskovo_bytes: bytes, haskovo: PlanDocument) -> None:
@@ -178,8 +178,8 @@ def test_header_groups_are_resolved_by_position(haskovo: PlanDocument) -> None:
     """The extracted header keeps "Стойности ..." and "Необходимо финансиране" in one cell
     each; they are spread over baseline/target and amount/source."""
     assert len(haskovo.warnings) == 2
-    assert "Стойности на индикатора" in haskovo.warnings[0]
-    assert "Необходимо финансиране" in haskovo.warnings[1]
+    assert "Стойности на индикатора" in haskovo.warnings[0].bg
+    assert "Необходимо финансиране" in haskovo.warnings[1].bg
     two = haskovo.goals[1]
     assert two.indicators[0].baseline_text.startswith("Заседания на Областна комисия")
     assert two.indicators[0].target_text.endswith("План - програма за 2024 год. - 1 бр.")

@@ -24,7 +24,15 @@ def test_import_and_export_commands(ctx, haskovo_admin, tmp_path):
     assert dry.exit_code == 0, dry.output
     assert "would import the report of 2023 into a new plan: 8 new goals, 0 updated" in dry.output
     assert all(re.search(rf"^  {n}\. create ", dry.output, re.M) for n in range(1, 9)), "every goal is listed"
-    assert "A cell is missing" in dry.output
+    assert "Липсва клетка" in dry.output and "A cell is missing" not in dry.output, "Bulgarian unless asked"
+    english = runner.invoke(args=["import-plan", str(HASKOVO), "--administration", "haskovo", "--dry-run",
+                                  "--lang", "en"])
+    assert english.exit_code == 0, english.output
+    assert "A cell is missing" in english.output and "Липсва клетка" not in english.output
+    warnings = [line for line in english.output.splitlines() if line.lstrip().startswith("! ")]
+    assert warnings and not any(re.search("[а-яА-Я]", line.split("“")[0]) for line in warnings), "English only"
+    assert runner.invoke(args=["import-plan", str(HASKOVO), "--administration", "haskovo", "--dry-run",
+                               "--lang", "de"]).exit_code == 2
     assert plan_count(haskovo_admin.admin) == 0
 
     no_day = runner.invoke(args=["import-plan", str(HASKOVO), "--administration", "haskovo", "--archive"])
@@ -56,6 +64,10 @@ def test_commands_refuse_clearly(ctx, haskovo_admin, tmp_path):
     bad.write_text("nothing to see here\n", encoding="utf-8")
     refused = runner.invoke(args=["import-plan", str(bad), "--administration", "haskovo"])
     assert refused.exit_code == 1 and "not_a_table" in refused.output
+    assert "notes.txt: Не е открита таблица с цели" in refused.output and "No goals table" not in refused.output
+    english = runner.invoke(args=["import-plan", str(bad), "--administration", "haskovo", "--lang", "en"])
+    assert english.exit_code == 1 and "notes.txt: No goals table found" in english.output
+    assert "Не е открита" not in english.output
     forbidden = runner.invoke(args=["import-plan", str(HASKOVO), "--administration", "haskovo", "--as", "expert@haskovo.bg"])
     assert forbidden.exit_code == 1 and "forbidden" in forbidden.output
     absent = runner.invoke(args=["export-plan", "--administration", "haskovo", "--year", "2031", "--format", "pdf",

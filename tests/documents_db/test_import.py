@@ -82,7 +82,7 @@ def test_a_report_for_a_new_year_becomes_a_draft_and_is_public_only_once_signed(
     assert {g.state for g in plan.goals} == {"planned"}
     assert plan.approved_by_id is None and plan.paper_signed_on is None
     done = plan.goals[1]  # the report says "done": a request will have to ask for it
-    assert any("Изпълнена" in w and "искане за преход" in w for w in done.import_warnings)
+    assert any("Изпълнена" in w["bg"] and "искане за преход" in w["bg"] for w in done.import_warnings)
     assert client.get("/public/haskovo/2023").status_code == 404
 
     governor = org.create_user(email="governor@haskovo.bg", name="Гео Управителев", password=h.password,
@@ -171,10 +171,10 @@ def test_a_report_into_a_plan_being_reported_on_changes_only_progress_notes(worl
     goal = db.session.get(Goal, world.g_a.id)
     assert (goal.title, goal.state, goal.progress_note) == ("Цел 1", "in_progress", "Проведени са 3 от 4 проверки.")
     assert goal.needs_review and len(goal.import_warnings) == 2
-    assert any("Изпълнена" in w for w in goal.import_warnings) and any("goal" in w for w in goal.import_warnings)
+    assert any("Изпълнена" in w["bg"] for w in goal.import_warnings) and any("goal" in w["en"] for w in goal.import_warnings)
     assert "Друго заглавие" in goal.source_cells, "the document's row is kept"
     assert not db.session.get(Goal, world.g_ab.id).needs_review
-    assert any("Goal No. 3 is not in the document" in w for w in result.warnings)
+    assert any("Goal No. 3 is not in the document" in w.en for w in result.warnings)
     assert db.session.get(Goal, world.g_b.id).version == world.g_b.version
 
 
@@ -219,8 +219,8 @@ def test_a_dry_run_lists_every_goal_with_its_warnings_and_writes_nothing(haskovo
     assert counts() == before
     assert result.dry_run and result.plan is None and result.created == 9
     assert [o.number for o in result.goals] == [1, 2, 3, 4, 5, 6, 7, 8, 9], "a repeated number gets the next free one"
-    assert "No. 1 appears more than once" in result.goals[8].warnings[0]
-    assert any("НЕИЗВЕСТНА" in w for w in result.goals[3].warnings) and result.goals[3].needs_review
+    assert "No. 1 appears more than once" in result.goals[8].warnings[0].en
+    assert any("НЕИЗВЕСТНА" in w.bg for w in result.goals[3].warnings) and result.goals[3].needs_review
     assert [bool(o.warnings) for o in result.goals[:3]] == [True, True, True]
     assert len(result.warnings) == 2  # about the header of the document
 
@@ -255,7 +255,7 @@ def test_values_beyond_what_the_columns_hold_are_kept_in_the_cells(haskovo_admin
     assert goal.title == "Цел с NUL" and len(goal.financing_source) == 300 and goal.financing_amount is None
     assert goal.indicators[0].target is None and goal.indicators[0].target_text == "10^20"
     assert goal.needs_review and len(goal.import_warnings) == 4
-    assert "Control characters in the row's cells (title) were removed" in goal.import_warnings[-1], "the NUL is named"
+    assert "Control characters in the row's cells (title) were removed" in goal.import_warnings[-1]["en"], "the NUL is named"
     assert goal.source_cells == ["1", "Цел с NUL", "Източник ..."]
 
 

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 
 from service.approvals import service as approvals
-from service.documents.errors import bilingual
+from service.documents import Text
 from service.extensions import db
 from service.goals.models import Goal
 from tests.helpers import achieved_for
@@ -19,7 +19,7 @@ def test_money_units_and_import_warnings_read_as_in_the_documents(world, client)
     goal.financing_amount, goal.financing_currency = Decimal("146305.48"), "BGN"
     goal.indicators[0].target_text, goal.indicators[0].unit = "2 бр", "бр"
     goal.needs_review = True
-    goal.import_warnings = [bilingual("Документът посочва „Изпълнена“.", "The document says “Изпълнена”.")]
+    goal.import_warnings = [Text("Документът посочва „Изпълнена“.", "The document says “Изпълнена”.").stored()]
     db.session.commit()
     login(client, world.observer, world.password)
     page = client.get(f"/goals/{goal.id}").text
