@@ -155,3 +155,80 @@ def test_export_shows_only_what_i_may_see_as_the_document_declares(client, world
         "application/pdf", "text/csv", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }
+
+
+CYRILLIC = re.compile("[\u0400-\u04ff]")
+# Words quoted from the document (a heading, a status) stay as the document has them, in any language.
+QUOTED = re.compile("„[^“]*“|“[^”]*”")
+
+
+def only_bulgarian(text: str) -> bool:
+    return bool(CYRILLIC.search(text)) and not re.search("[A-Za-z]{3,}", QUOTED.sub("", text))
+
+
+def only_english(text: str) -> bool:
+    return bool(re.search("[A-Za-z]", text)) and not CYRILLIC.search(QUOTED.sub("", text))
+
+
+def every_warning(body: dict) -> list[str]:
+    return [*body["warnings"], *(w for goal in body["goals"] for w in goal["warnings"])]
+
+
+def test_warnings_come_in_the_language_asked_for(client, haskovo_admin, haskovo_bytes):
+    h = haskovo_admin
+    bulgarian = upload(client, h.token, haskovo_bytes, "haskovo.txt", "?dry_run=true").json
+    warnings = every_warning(bulgarian)
+    assert len(warnings) >= 5 and all(only_bulgarian(w) for w in warnings), warnings
+    assert "Липсва клетка: индикаторът от стратегически документ е приет за липсващ" in bulgarian["goals"][0]["warnings"][0]
+    english = client.post("/api/v1/plans/import?dry_run=true", data={"file": (io.BytesIO(haskovo_bytes), "haskovo.txt")},
+                          headers={**bearer(h.token), "Accept-Language": "en"}, content_type="multipart/form-data").json
+    assert len(every_warning(english)) == len(warnings) and all(only_english(w) for w in every_warning(english))
+    assert english["goals"][0]["warnings"][0].startswith("A cell is missing")
+    second = client.post("/api/v1/plans/import?dry_run=true", data={"file": (io.BytesIO(haskovo_bytes), "haskovo.txt")},
+                         headers={**bearer(h.token), "Accept-Language": "de, en;q=0.5"},
+                         content_type="multipart/form-data").json
+    assert every_warning(second) == every_warning(english), "English is the second language"
+
+    done = upload(client, h.token, haskovo_bytes, "haskovo.txt")  # kept in both; read in one
+    goal_id = done.json["goals"][0]["goal_id"]
+    kept = db.session.get(Goal, goal_id).import_warnings
+    assert kept and all(set(w) == {"bg", "en"} for w in kept)
+    read_bg = client.get(f"/api/v1/goals/{goal_id}", headers=bearer(h.token)).json["import_warnings"]
+    read_en = client.get(f"/api/v1/goals/{goal_id}", headers={**bearer(h.token), "Accept-Language": "en"}).json
+    assert read_bg == [w["bg"] for w in kept] and read_en["import_warnings"] == [w["en"] for w in kept]
+
+
+def test_a_bad_file_is_refused_in_the_language_asked_for(client, haskovo_admin):
+    data = b"just some words\nand more words\n"
+    bulgarian = upload(client, haskovo_admin.token, data, "notes.txt").json
+    assert bulgarian["code"] == "not_a_table"
+    assert bulgarian["detail"].startswith("notes.txt: Не е открита таблица с цели")
+    assert only_bulgarian(bulgarian["detail"].removeprefix("notes.txt: "))
+    english = client.post("/api/v1/plans/import", data={"file": (io.BytesIO(data), "notes.txt")},
+                          headers={**bearer(haskovo_admin.token), "Accept-Language": "en"},
+                          content_type="multipart/form-data").json
+    assert english["detail"].startswith("notes.txt: No goals table found")
+    assert only_english(english["detail"].removeprefix("notes.txt: "))
+    assert only_english(english["title"]) and only_english(bulgarian["title"]), "a problem's title is English"
+
+
+def test_an_import_job_answers_in_the_language_asked_for(client, haskovo_admin):
+    from service.goals.models import ImportJob
+
+    h = haskovo_admin
+    warning = {"bg": "Целта няма наименование.", "en": "The goal has no title."}
+    done = ImportJob(administration_id=h.admin.id, actor_id=h.secretary.id, filename="big.xlsx", status="done",
+                     dry_run=True, result={"dry_run": True, "year": 2023, "kind": "plan", "plan_id": None,
+                                           "plan_created": True, "created": 1, "updated": 0, "warnings": [warning],
+                                           "goals": [{"number": 1, "title": "", "warnings": [warning]}]})
+    failed = ImportJob(administration_id=h.admin.id, actor_id=h.secretary.id, filename="big.xlsx", status="failed",
+                       error_code="not_a_table", error_params={"detail": {"bg": "big.xlsx: Няма таблица.",
+                                                                          "en": "big.xlsx: No table."}})
+    db.session.add_all([done, failed])
+    db.session.commit()
+    for lang, header in (("bg", {}), ("en", {"Accept-Language": "en"})):
+        answer = client.get(f"/api/v1/import-jobs/{done.id}", headers={**bearer(h.token), **header}).json
+        assert answer["result"]["warnings"] == [warning[lang]] == answer["result"]["goals"][0]["warnings"]
+        problem = client.get(f"/api/v1/import-jobs/{failed.id}", headers={**bearer(h.token), **header}).json["problem"]
+        assert problem["detail"] == f"big.xlsx: {'Няма таблица.' if lang == 'bg' else 'No table.'}"
+        assert problem["title"] == "big.xlsx: No table."
