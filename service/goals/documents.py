@@ -274,8 +274,8 @@ def check_package_early(data: bytes, filename: str = "") -> None:
             if data.startswith(b"PK"):
                 check_zip(data)
         except DocumentError as exc:
-            raise document_problem(DocumentError(exc.code, exc.message.prefixed(f"{filename}: ") if filename else exc.message,
-                                                 **exc.params)) from exc
+            message = exc.message.prefixed(f"{filename}: ") if filename else exc.message
+            raise document_problem(DocumentError(exc.code, message, **exc.params)) from exc
 
 
 def import_upload(
