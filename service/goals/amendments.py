@@ -51,13 +51,22 @@ def goal_snapshot(goal: Goal) -> dict[str, Any]:
     }
 
 
+def _stored_versions(plan: Plan) -> list[PlanVersion]:
+    return list(db.session.scalars(select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.number)))
+
+
+def _as_approved(plan: Plan, snapshot: list[dict]) -> PlanVersion:
+    """Version 1 of a plan approved and never amended: not stored until the first amendment."""
+    return PlanVersion(plan_id=plan.id, number=1, adopted_at=plan.approved_at, adopted_by_id=plan.approved_by_id,
+                       snapshot=snapshot)
+
+
 def versions(plan: Plan) -> list[PlanVersion]:
     """The plan's adopted versions, oldest first; an approved plan never amended has one, unsaved."""
-    stored = list(db.session.scalars(select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.number)))
+    stored = _stored_versions(plan)
     if stored or plan.approved_at is None:
         return stored
-    return [PlanVersion(plan_id=plan.id, number=1, adopted_at=plan.approved_at, adopted_by_id=plan.approved_by_id,
-                        snapshot=[goal_snapshot(g) for g in plan.goals])]
+    return [_as_approved(plan, [goal_snapshot(g) for g in plan.goals])]
 
 
 def amended_on(plan: Plan) -> date | None:
@@ -69,18 +78,22 @@ def amended_on(plan: Plan) -> date | None:
     return local_today(latest) if latest else None
 
 
-def targets_version(goal: Goal) -> int | None:
-    """The version whose adoption set the goal's current targets (1: the plan as approved)."""
+def targets_version(goal: Goal) -> PlanVersion | None:
+    """The version whose adoption set the goal's current targets (number 1: the plan as approved);
+    None while the plan is not adopted. One query: a plan never amended needs no snapshot."""
+    stored = _stored_versions(goal.plan)
+    if not stored:
+        return _as_approved(goal.plan, []) if goal.plan.approved_at is not None else None
     found = None
-    previous: dict | None = None
-    for version in versions(goal.plan):
+    previous: list | None = None
+    for version in stored:
         row = next((g for g in version.snapshot if g.get("id") == goal.id), None)
         if row is None:
             previous = None
             continue
         targets = [(i["name"], i["target"]) for i in row["indicators"]]
         if previous is None or targets != previous:
-            found = version.number
+            found = version
         previous = targets
     return found
 

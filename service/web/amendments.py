@@ -23,11 +23,7 @@ from service.web.views import bp
 @bp.app_template_global()
 def targets_version(goal: Goal):
     """The plan version that set the goal's targets, for the goal's page (None: not adopted yet)."""
-    number = amendments.targets_version(goal)
-    if number is None:
-        return None
-    version = next((v for v in amendments.versions(goal.plan) if v.number == number), None)
-    return version
+    return amendments.targets_version(goal)
 
 
 def _form_context(plan_id: int, **extra) -> dict:

@@ -65,8 +65,9 @@ def test_a_target_change_and_a_new_goal_go_through_the_heads_concerned_and_the_g
     assert len(history[0].snapshot) == 3 and len(history[1].snapshot) == 4, "every version kept whole"
     first_ab = next(g for g in history[0].snapshot if g["id"] == w.g_ab.id)
     assert first_ab["indicators"][0]["target"] == "1"
-    assert amendments.targets_version(goal) == 2 and amendments.targets_version(db.session.get(Goal, w.g_a.id)) == 1
-    assert amendments.targets_version(new) == 2
+    assert amendments.targets_version(goal).number == 2
+    assert amendments.targets_version(db.session.get(Goal, w.g_a.id)).number == 1
+    assert amendments.targets_version(new).number == 2
 
     amended = amendments.amended_on(w.plan)
     assert amended is not None
