@@ -9,6 +9,7 @@ older than SCHEDULER_STALE_SECONDS (or missing, or unreadable), and /metrics car
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -21,6 +22,7 @@ from sqlalchemy import text
 
 from service.config import Settings
 from service.extensions import db
+from service.kernel.authz import count_conflicting_accounts
 
 bp = Blueprint("health", __name__)
 
@@ -55,8 +57,41 @@ def readyz():
         checks["database"] = f"{type(exc).__name__}"
     ok, detail = _broker_ok()
     checks["broker"] = detail
+    if checks["database"] == "ok":
+        checks["separation_of_duties"] = _duties()
     ready = checks["database"] == "ok" and ok
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+
+def _duties() -> str:
+    """A warning, never a failure: accounts holding a deciding role beside the administrator's
+    are for an administrator to fix (the people page, `flask conflicting-roles`); the app serves on."""
+    try:
+        count = count_conflicting_accounts()
+    except Exception as exc:  # a probe answers; it does not fail on a query
+        db.session.rollback()
+        return f"unknown: {type(exc).__name__}"
+    if not count:
+        return "ok"
+    return f"warning: {count} account(s) hold a deciding role and the administrator role"
+
+
+def warn_of_conflicting_roles(application) -> int:
+    """At start-up (service/wsgi.py): accounts that hold a deciding role beside the administrator's
+    (given before the rule, or written by hand) are named in the log until one of the roles goes."""
+    log = logging.getLogger("goalflow.duties")
+    try:
+        with application.app_context():
+            count = count_conflicting_accounts()
+    except Exception as exc:  # the database may not answer yet: the app starts all the same
+        log.warning("separation of duties not checked at start-up: %s", type(exc).__name__)
+        return 0
+    if count:
+        log.warning(
+            "separation of duties: %d account(s) hold a deciding role and the administrator role; "
+            "see `flask conflicting-roles` or the people page", count,
+        )
+    return count
 
 
 # -- the scheduler's heartbeat ----------------------------------------------------------------

@@ -112,7 +112,7 @@ def decide(
     with transaction(keep=answer):
         request, subject = _locked_visible_request(actor, request_id, now)
         if request.status != OPEN:
-            raise _with_state(GoalflowError("request_closed", status=request.status), request)
+            raise _with_state(_closed(request), request)
         if expected_version is not None and expected_version != request.version:
             raise _with_state(_changed(request), request)
         if request.subject_version is not None and subject.version != request.subject_version:
@@ -191,6 +191,28 @@ def _changed(request: TransitionRequest) -> GoalflowError:
     )
 
 
+_CLOSED_AS = {
+    "approved": ("одобрено", "approved"),
+    "rejected": ("отхвърлено", "rejected"),
+    "withdrawn": ("оттеглено", "withdrawn"),
+}
+
+
+def _closed(request: TransitionRequest) -> GoalflowError:
+    """request_closed, saying how and by whom it closed, and which request is open on the object now
+    (the requester withdrew the claim and made another: the decision belongs to that one)."""
+    bg, en = _CLOSED_AS.get(request.status, (request.status, request.status))
+    if request.closed_by is not None:
+        bg, en = f"{bg} от {request.closed_by.name}", f"{en} by {request.closed_by.name}"
+    newer = chain.open_request(request.subject_type, request.subject_id)
+    then_bg = then_en = ""
+    if newer is not None and newer.id != request.id:
+        then_bg = f" Сега е отворено ново искане (№ {newer.id}): прочетете него, преди да решите."
+        then_en = f" A new request (#{newer.id}) is open now: read that one before you decide."
+    return GoalflowError("request_closed", status=request.status, status_bg=bg, status_en=en,
+                         then_bg=then_bg, then_en=then_en)
+
+
 def _with_state(exc: GoalflowError, request: TransitionRequest) -> GoalflowError:
     """A refused decision carries the request as it is now, so that the decider sees what changed."""
     if exc.status == 409:
@@ -233,7 +255,7 @@ def withdraw(*, actor: User, request_id: int, reason: str = "", now: datetime | 
     with transaction():
         request, _ = _locked_visible_request(actor, request_id, now)
         if request.status != OPEN:
-            raise GoalflowError("request_closed", status=request.status)
+            raise _closed(request)
         if request.requested_by_id != actor.id:
             raise GoalflowError("not_requester")
         chain.close(request, "withdrawn", actor, (reason or "").strip(), now)

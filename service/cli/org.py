@@ -100,3 +100,18 @@ def substitute(absent, sub, starts_on, ends_on):
     except GoalflowError as exc:
         fail(exc)
     click.echo(f"substitution {s.id}: {sub} for {absent} {s.starts_on}..{s.ends_on}")
+
+
+@cli.command("conflicting-roles")
+def conflicting_roles():
+    """List the accounts holding a deciding role beside the administrator's (exit code 1 if any)."""
+    found = org.conflicting_accounts(everywhere=True)
+    for account in found:
+        roles = ", ".join(f"{r.role}:{r.unit.code}" if r.unit else str(r.role) for r in account.roles)
+        where = account.user.administration.slug if account.user.administration else "(installation)"
+        click.echo(f"{account.user.email}\t{where}\t{roles}")
+    if found:
+        click.echo(f"{len(found)} account(s) hold a deciding role and the administrator role: "
+                   "remove one of the roles on the people page", err=True)
+        raise SystemExit(1)
+    click.echo("no account holds a deciding role and the administrator role")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from service.extensions import db
 from service.kernel.errors import forbidden
 from service.kernel.uow import remembered
-from service.org.models import Role, Substitution, Unit, User
+from service.org.models import Role, RoleAssignment, Substitution, Unit, User
 from workflows import Party, TransitionDef
 
 # Roles that see every goal of their administration.
@@ -130,6 +130,38 @@ def conflicting_duties(roles) -> list[Role]:
     """The deciding roles that `roles` (one account's) hold beside the administrator's; empty: none."""
     held = {Role(r) for r in roles}
     return sorted(held & DECIDING_ROLES) if Role.ADMIN in held else []
+
+
+@dataclass(frozen=True)
+class ConflictingAccount:
+    """An account that holds a deciding role beside the administrator's (given before the rule,
+    or written into the database by hand): reported until one of the roles is removed."""
+
+    user: User
+    roles: list[RoleAssignment]  # the conflicting ones: the administrator's and each deciding one
+
+
+def conflicting_accounts(administration_id: int | None = None, *, everywhere: bool = False) -> list[ConflictingAccount]:
+    """The accounts whose roles break the separation of duties, of one administration (None: the
+    installation's own accounts) or, with `everywhere`, of the whole installation; by name."""
+    query = select(User).where(
+        User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.role == Role.ADMIN)),
+        User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.role.in_(sorted(DECIDING_ROLES)))),
+    ).order_by(User.name, User.id)
+    if not everywhere:
+        query = query.where(User.administration_id.is_(None) if administration_id is None
+                            else User.administration_id == administration_id)
+    found = []
+    for user in db.session.scalars(query):
+        if conflicting_duties(r.role for r in user.roles):
+            roles = [r for r in user.roles if r.role == Role.ADMIN or r.role in DECIDING_ROLES]
+            found.append(ConflictingAccount(user, sorted(roles, key=lambda r: (str(r.role), r.unit_id or 0))))
+    return found
+
+
+def count_conflicting_accounts() -> int:
+    """How many accounts of the installation hold a deciding role beside the administrator's."""
+    return len(conflicting_accounts(everywhere=True))
 
 
 def may_change_roles(actor: User, user: User) -> bool:

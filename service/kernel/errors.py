@@ -73,7 +73,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "Етапът, по който решавате, вече е решен.",
         "The stage you are deciding on has already been decided.",
     ),
-    "request_closed": (409, "Искането вече е приключено ({status}).", "The request is already closed ({status})."),
+    "request_closed": (
+        409,
+        "Искането вече е приключено: {status_bg}.{then_bg}",
+        "The request is already closed: {status_en}.{then_en}",
+    ),
     "open_request_exists": (
         409,
         "За този обект вече има отворено искане (№ {request_id}).",

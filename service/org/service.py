@@ -221,6 +221,41 @@ def assign_role(*, user: User, role: Role, unit: Unit | None, actor: User | None
         )
 
 
+# The accounts that break the separation of duties (given before the rule, or written by hand).
+ConflictingAccount = authz.ConflictingAccount
+conflicting_accounts = authz.conflicting_accounts
+count_conflicting_accounts = authz.count_conflicting_accounts
+
+
+def remove_role(*, actor: User | None, assignment_id: int) -> None:
+    """Take one role off an account (the administrator's work; nobody changes their own roles).
+
+    Recorded in the audit trail as `role_removed`."""
+    with transaction():
+        assignment = db.session.get(RoleAssignment, assignment_id)
+        if assignment is None:
+            raise GoalflowError("not_found")
+        user = assignment.user
+        if actor is not None:
+            get_visible_user(actor, user.id)  # another administration's people are not found
+            if not authz.manages(actor, user.administration_id):
+                raise GoalflowError("forbidden")
+            if actor.id == user.id:
+                raise GoalflowError("own_roles")
+        role, unit = Role(assignment.role), assignment.unit
+        user.roles.remove(assignment)
+        db.session.flush()
+        audit.record(
+            chain_id=user.administration_id or 0,
+            action="role_removed",
+            subject_type="user",
+            subject_id=user.id,
+            actor_id=actor.id if actor else None,
+            before={"role": str(role), "unit": unit.code if unit else None},
+            after={"roles": _role_labels(user)},
+        )
+
+
 def authenticate(email: str, password: str) -> User | None:
     user = db.session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
     if user is None:

@@ -39,9 +39,17 @@ def _own_user(user_id: int | None) -> User:
     return org.get_visible_user(current_user, user_id or 0)
 
 
+def _conflicts() -> list[org.ConflictingAccount]:
+    """Accounts holding a deciding role beside the administrator's, shown with a warning until fixed."""
+    if current_user.administration_id is None:  # the installation's administrator sees every administration's
+        return org.conflicting_accounts(everywhere=True)
+    return org.conflicting_accounts(current_user.administration_id)
+
+
 def _people_page(status: int = 200, **extra):
     context = {
         "people": _people(),
+        "conflicts": _conflicts(),
         "units": _units(),
         "roles": list(Role),
         "unit_roles": UNIT_ROLES,
@@ -117,6 +125,18 @@ def admin_assign_role():
             exc = GoalflowError("invalid_input", fields={"user_id": "no such person"})
         return _refused(exc, "role")
     flash(_("The role was assigned."), "success")
+    return redirect(url_for("web.admin_home"))
+
+
+@bp.post("/admin/roles/<int:assignment_id>/remove")
+@role_required(Role.ADMIN)
+def admin_remove_role(assignment_id: int):
+    """Takes one role off an account: how a deciding role beside the administrator's is undone."""
+    try:
+        org.remove_role(actor=current_user, assignment_id=assignment_id)
+    except GoalflowError as exc:
+        return _refused(exc, "remove")
+    flash(_("The role was removed."), "success")
     return redirect(url_for("web.admin_home"))
 
 

@@ -38,6 +38,7 @@ ACTIONS = {
     "user_created": _l("User created"),
     "role_assigned": _l("Role assigned"),
     "deciding_role_granted": _l("Deciding role granted"),
+    "role_removed": _l("Role removed"),
     "administration_changed": _l("Administration changed"),
     "password_changed": _l("Password changed"),
     "substitute_named": _l("Substitute named"),

@@ -186,7 +186,7 @@ def test_a_goal_is_completed_through_its_approvals_and_everyone_is_told(prod):
 
 def test_health_and_a_second_beat_that_must_wait(prod):
     status, body, _ = call(prod, "GET", "/readyz")
-    assert status == 200 and body["checks"] == {"database": "ok", "broker": "ok"}
+    assert status == 200 and body["checks"] == {"database": "ok", "broker": "ok", "separation_of_duties": "ok"}
 
     # Exactly one beat: a second one (started by mistake) waits for RedBeat's lock in Redis.
     spec = prod.spec("beat")

@@ -148,6 +148,7 @@ def test_pages_show_and_change_nothing_of_another_administration(client, scene, 
             "a role in another's unit")
     for what in ("disable", "enable"):
         refused(post(f"/admin/users/{other.expert_a.id}/{what}"), f"{what} another's person")
+    refused(post(f"/admin/roles/{other.expert_a.roles[0].id}/remove"), "remove a role of another's person")
     refused(post("/admin/units", code="X", name="Отдел X", kind="department", parent_id=str(other.a.id)),
             "a unit under another's unit")
     refused(post("/admin/substitutes", absent_id=str(other.head_a.id), substitute_id=str(other.head_b.id),

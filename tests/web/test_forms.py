@@ -179,7 +179,7 @@ def test_the_governor_finds_the_submitted_report_at_home_and_in_the_inbox_signs_
     db.session.refresh(world.plan)
     assert world.plan.state == "report_approved" and world.plan.report_approved_by_id == world.governor.id
     preview = client.get(f"{page}/preview").text
-    assert re.search(r'id="signed-by">Governor, ', preview) and "(все още не е подписан)" not in preview
+    assert re.search(r'id="signed-by">Подписан от Governor на \d{2}\.\d{2}\.\d{4} \d{2}:\d{2}', preview) and "(все още не е подписан)" not in preview
 
 
 def test_password_change_validates_and_ends_other_sessions(world, app):

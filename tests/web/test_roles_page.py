@@ -51,3 +51,33 @@ def test_an_administrator_cannot_give_himself_a_deciding_role(web_world, new_pag
     me = page.locator("#people tr", has_text=w.sysadmin.email)
     expect(me).not_to_contain_text("Областен управител")
     assert not page.problems, page.problems
+
+
+def test_the_people_page_warns_of_an_account_holding_both_and_removes_a_role(web_app, web_world, new_page):
+    """Data from before the rule (or edited by hand): the warning names the account, a button
+    takes one of its roles off, and the warning goes."""
+    import os
+
+    w = web_world
+    with web_app.app_context():
+        from service.extensions import db
+        from service.org.models import Role, RoleAssignment
+
+        db.session.add(RoleAssignment(user_id=w.head_a.id, role=Role.ADMIN))
+        db.session.commit()
+    page = new_page()
+    sign_in(page, w.sysadmin)
+    page.goto("/admin")
+    warning = page.locator("#conflicting-roles")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("Роли, които не може да са на един профил")
+    expect(warning).to_contain_text(w.head_a.name)
+    if os.environ.get("GOALFLOW_SHOTS_DIR"):
+        page.screenshot(path=os.path.join(os.environ["GOALFLOW_SHOTS_DIR"], "people-conflicting-roles.png"))
+    warning.locator("button[data-role=admin]").click()
+    expect(page.locator(".flash.success")).to_contain_text("Ролята е премахната.")
+    expect(page.locator("#conflicting-roles")).to_have_count(0)
+    row = page.locator("#people tr", has_text=w.head_a.email)
+    expect(row).to_contain_text("Директор на дирекция")
+    expect(row).not_to_contain_text("Администратор")
+    assert not page.problems, page.problems
