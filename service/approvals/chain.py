@@ -174,10 +174,12 @@ def _notify_approvers(request: TransitionRequest, subject, stage: RequestStage) 
 
 
 def people_of(administration_id: int) -> list[User]:
-    """Everyone of the administration, with their roles: who holds a slot, who is told."""
+    """Everyone of the administration, with their roles and the administration (the sender of their
+    emails), in one query: who holds a slot, who is told."""
     def read() -> list[User]:
         return list(db.session.scalars(
-            select(User).where(User.administration_id == administration_id).options(joinedload(User.roles))
+            select(User).where(User.administration_id == administration_id)
+            .options(joinedload(User.roles), joinedload(User.administration))
         ).unique())
 
     return remembered("approvals.people", administration_id, read, until_changed=(User, RoleAssignment))

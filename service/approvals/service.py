@@ -164,6 +164,7 @@ def decide(
                 transition=request.transition, fresh_login=fresh_login, now=now, request=request,
             )
         answer.extend(_rows_of_the_answer(request))
+        answer.append(subject)  # the claim in the answer names it
     _checkpoint_a_sign_off(request)
     return request
 

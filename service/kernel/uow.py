@@ -57,6 +57,7 @@ def transaction(*, keep: list | None = None) -> Iterator[None]:
 
 
 _DEPTH = "uow_in_transaction"
+_KEPT = "uow_kept"
 
 
 def _commit_keeping(session, keep: list) -> None:
@@ -65,6 +66,9 @@ def _commit_keeping(session, keep: list) -> None:
         session.commit()
     finally:
         session.expire_on_commit = expire_on_commit
+    # Held by the session until its next such commit: the identity map holds its objects weakly, and
+    # the answer may need one the caller does not hold (a decision's object, named by its claim).
+    session.info[_KEPT] = list(keep)
     kept = {id(obj) for obj in keep}
     for obj in list(session.identity_map.values()):
         if id(obj) not in kept:
