@@ -59,9 +59,13 @@ def test_a_decision_reads_each_thing_once_and_not_again_after_the_commit(world):
     assert answer[0] == "approved" and answer[2] == ["approved"] and answer[3] == [["approved"]]
     assert answer[4] == [("approve", head_b.name)]
 
+    # the goal is part of the answer (its claim names it), as the decision wrote it
+    with Statements() as kept:
+        assert world.g_b.state == "in_progress" and world.g_b.version == 2
+    assert kept.seen == []
     # everything else is expired by the commit as usual: the next transaction reads it afresh
     with Statements() as fresh:
-        assert world.g_b.state == "in_progress"
+        assert world.g_a.state
     assert fresh.seen
     assert verify().ok
 
