@@ -2,8 +2,8 @@
 one goalflow decision, with their parameters, so that the benchmark separates the cost of the SQL
 from the cost of the Python around it.
 
-`python -m bench.replay capture FILE POOL` (in the application's environment) approves the first
-two requests of POOL through the API, in-process, and writes the statements of the second one (the
+`python -m bench.replay capture FILE POOL` (in the application's environment) approves two
+requests of POOL (one person's) through the API, in-process, and writes the statements of the second one (the
 first warms the process, as the served application is warm) with their parameters to FILE.
 
 `gunicorn bench.replay:app` with DATABASE_URL and REPLAY_FILE set serves `POST /replay/<request id>`:
@@ -28,8 +28,8 @@ ADMINISTRATION_NAMES = ("administration_id", "chain_id")
 
 
 def capture(out: Path, pool: Path) -> None:
-    """Approve the first two requests of `pool` ("<id> <token>" lines) through the API and keep the
-    statements of the second."""
+    """Approve two requests of `pool` ("<id> <token>" lines) with one token through the API and keep
+    the statements of the second."""
     from sqlalchemy import event, select
 
     from service.app import create_app
@@ -38,7 +38,10 @@ def capture(out: Path, pool: Path) -> None:
 
     app = create_app()
     client = app.test_client()
-    (first, first_token), (second, second_token) = (line.split() for line in pool.read_text().splitlines()[:2])
+    lines = [line.split() for line in pool.read_text().splitlines() if line.strip()]
+    first, first_token = lines[0]
+    # The second with the same token: the first has recorded its use (once every few minutes).
+    second, second_token = next(line for line in lines[1:] if line[1] == first_token)
     with app.app_context():
         request_id, goal_id, stage_id, slot_id, administration_id = db.session.execute(
             select(TransitionRequest.id, TransitionRequest.subject_id, RequestStage.id, StageSlot.id,
@@ -127,11 +130,10 @@ def create_app():
     from flask import Flask
 
     flask_app = Flask(__name__)
+    _load()  # in each worker, before it serves
 
     @flask_app.post("/replay/<int:request_id>")
     def replay(request_id: int):
-        if _plan is None:
-            _load()
         target = _targets.get(request_id)
         if target is None:
             return {"error": "not found"}, 404
@@ -141,7 +143,7 @@ def create_app():
         conn = _connection()
         with conn.transaction(), conn.cursor() as cursor:
             for statement, parameters, many in _plan["statements"]:
-                if many:
+                if many and not isinstance(parameters, dict):  # a dict: one batched INSERT ... VALUES
                     cursor.executemany(statement, [_substitute(statement, p, mapping, administration, request_id)
                                                    for p in parameters])
                 else:
