@@ -273,6 +273,7 @@ def _locked_visible_request(actor: User, request_id: int, now: datetime) -> tupl
     ).unique().scalar_one_or_none()
     if request is None:
         raise not_found()
+    authz.read_people(actor, request.administration_id, local_today(now))  # what the rest asks of people
     subject = visible_subject(actor, request.subject_type, request.subject_id, lock=True, now=now)
     return request, subject
 

@@ -94,6 +94,18 @@ def remembered(name: str, key: Hashable, read: Callable[[], T], *, until_changed
     return found[key]
 
 
+def remember(name: str, key: Hashable, value: T, *, until_changed: tuple[type, ...] = ()) -> None:
+    """Remember an answer read together with another one (`remembered` then finds it), unless a
+    read of its own came first."""
+    remembered(name, key, lambda: value, until_changed=until_changed)
+
+
+def remembered_answers(name: str) -> dict:
+    """What is remembered under `name` in this transaction, by key (empty: nothing)."""
+    answers = db.session.info.get(_REMEMBERED)
+    return answers[0].get(name, {}) if answers else {}
+
+
 @event.listens_for(db.session, "before_flush")
 def _forget_changed(session, flush_context, instances) -> None:
     if _REMEMBERED not in session.info:
