@@ -85,6 +85,21 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL server so far: its live processes, and the backends that have
+    ended (the postmaster's children's time), so that a connection closed during a run still counts."""
+    pids = postgres_pids()
+    total = cpu_seconds(pids)
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        if int(fields[1]) not in pids:  # the postmaster: its parent is not PostgreSQL
+            total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def postgres_pids() -> list[int]:
     """The PostgreSQL server's processes (its backends serve both the application and the ceiling)."""
     found = []
@@ -165,33 +180,35 @@ def main() -> None:
         replay, replay_url = start_bare(prod, run_dir, "bench.replay", "/replay/0",
                                         REPLAY_FILE=str(run_dir / "replay.pickle"))
         bare_servers.append(replay)
-        rows, applied_before = [], 0
+        rows = []
         results, cpu, bare_cpu = {}, {}, {}
         for n, clients in enumerate(CLIENTS, start=1):
             spy = profile(prod, seconds, clients)
             web_pids = children(prod.child("web").process.pid)
             worker_pids = [pid for c in prod.children if c.name.startswith("worker")
                            for pid in (c.process.pid, *descendants(c.process.pid))]
-            cpu_before = cpu_seconds(web_pids), cpu_seconds(worker_pids), cpu_seconds(postgres_pids())
+            applied_before = count_applied(prod)  # the replay's runs close requests too
+            cpu_before = cpu_seconds(web_pids), cpu_seconds(worker_pids), postgres_cpu_seconds()
             app = wrk(prod.base_url, "/api/v1/approvals/%s/approve", run_dir / "pools" / f"pool-{n}.txt", clients, seconds)
             if spy is not None:
                 spy.wait(timeout=120)
-            applied = count_applied(prod)
-            app["applied"], applied_before = applied - applied_before, applied
+            app["applied"] = count_applied(prod) - applied_before
             # Where the CPU went: the web workers, the Celery workers delivering the decisions'
             # emails, and PostgreSQL; the same for the ceilings' requests.
-            cpu[clients] = [(cpu_seconds(pids) - before) * 1000 / max(app["applied"], 1) for pids, before in
-                            zip((web_pids, worker_pids, postgres_pids()), cpu_before, strict=True)]
+            cpu_after = cpu_seconds(web_pids), cpu_seconds(worker_pids), postgres_cpu_seconds()
+            cpu[clients] = [(after - before) * 1000 / max(app["applied"], 1)
+                            for after, before in zip(cpu_after, cpu_before, strict=True)]
             measured = {}
             for name, server, url, path, pool_file in (
                 ("ceiling", ceiling, ceiling_url, "/decide/%s", f"ceiling-{n}.txt"),
                 ("replay", replay, replay_url, "/replay/%s", f"pool-{len(CLIENTS) + n}.txt"),
             ):
                 pids = children(server.pid)
-                before = cpu_seconds(pids), cpu_seconds(postgres_pids())
+                before = cpu_seconds(pids), postgres_cpu_seconds()
                 measured[name] = wrk(url, path, run_dir / "pools" / pool_file, clients, seconds)
-                bare_cpu[clients, name] = [(cpu_seconds(p) - b) * 1000 / max(measured[name]["requests"], 1)
-                                           for p, b in zip((pids, postgres_pids()), before, strict=True)]
+                after = cpu_seconds(pids), postgres_cpu_seconds()
+                bare_cpu[clients, name] = [(a - b) * 1000 / max(measured[name]["requests"], 1)
+                                           for a, b in zip(after, before, strict=True)]
             bare, same = measured["ceiling"], measured["replay"]
             results[clients] = (app, bare, same)
             for name, r in (("goalflow API", app), ("ceiling: bare Flask + SQLAlchemy, least SQL", bare),
