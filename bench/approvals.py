@@ -1,15 +1,19 @@
 """Approval throughput and latency: the production shape (gunicorn, Celery, PostgreSQL, Redis,
 deploy/prod_local.py) under 16 and 64 concurrent clients driven by wrk from its own process.
 Every request is a head's approval over the API with a bearer token; each one applies a `start`
-transition (its one stage is the heads'). In the same run, the ceiling: a bare Flask and
-SQLAlchemy endpoint (bench/ceiling.py) under the same gunicorn settings and the same load, doing
-the equivalent SQL. Afterwards: the resident size of the web and Celery worker processes.
+transition (its one stage is the heads'). In the same run, two ceilings under the same gunicorn
+settings and the same load: a bare Flask and SQLAlchemy endpoint doing the least SQL a decision
+needs (bench/ceiling.py), and a bare Flask + psycopg endpoint executing exactly the statements of
+one goalflow decision, captured with their parameters (bench/replay.py): the first says what the
+whole costs, the second what the Python around the same SQL costs. Then one client alone (one
+person's latency). Afterwards: the resident size of the web and Celery worker processes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -32,16 +36,17 @@ from bench.common import (
 )
 from deploy.prod_local import ProdLocal, free_port, http_status
 
-CLIENTS = (16, 64)
+CLIENTS = (16, 64, 1)
 ADMINISTRATIONS = 8
 WRK_THREADS = 2
 
 
 def wrk(url: str, path_format: str, pool: Path, clients: int, seconds: int) -> dict:
-    env = {**os.environ, "POOL_FILE": str(pool), "WRK_THREADS": str(WRK_THREADS), "PATH_FORMAT": path_format}
+    threads = min(WRK_THREADS, clients)  # wrk wants a connection per thread at least
+    env = {**os.environ, "POOL_FILE": str(pool), "WRK_THREADS": str(threads), "PATH_FORMAT": path_format}
     started_load = load()
     out = subprocess.run(
-        ["wrk", "-t", str(WRK_THREADS), "-c", str(clients), "-d", f"{seconds}s", "--timeout", "10s",
+        ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds}s", "--timeout", "10s",
          "-s", str(ROOT / "bench" / "decide.lua"), url],
         capture_output=True, text=True, env=env, timeout=seconds + 60, check=True,
     ).stdout
@@ -80,6 +85,21 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL server so far: its live processes, and the backends that have
+    ended (the postmaster's children's time), so that a connection closed during a run still counts."""
+    pids = postgres_pids()
+    total = cpu_seconds(pids)
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        if int(fields[1]) not in pids:  # the postmaster: its parent is not PostgreSQL
+            total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def postgres_pids() -> list[int]:
     """The PostgreSQL server's processes (its backends serve both the application and the ceiling)."""
     found = []
@@ -93,21 +113,23 @@ def postgres_pids() -> list[int]:
     return found
 
 
-def start_ceiling(prod: ProdLocal, run_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_bare(prod: ProdLocal, run_dir: Path, module: str, probe: str, **env_extra: str) -> tuple[subprocess.Popen, str]:
+    """A bare endpoint (bench/ceiling.py, bench/replay.py) under the application's gunicorn settings."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": prod.database_url, "PYTHONPATH": str(ROOT)}
-    log = (run_dir / "ceiling.log").open("ab")
+    env = {**os.environ, "DATABASE_URL": prod.database_url, "PYTHONPATH": str(ROOT), **env_extra}
+    name = module.rsplit(".", 1)[1]
+    log = (run_dir / f"{name}.log").open("ab")
     workers = prod.spec("web").environment.get("WEB_CONCURRENCY") or "2"  # compose's value, as the app runs
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--workers", workers, "--bind", f"127.0.0.1:{port}",
-         "--timeout", "60", "bench.ceiling:app"],
+         "--timeout", "60", f"{module}:app"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while http_status(url + "/decide/0") is None:  # GET: 405 once it listens
+    while http_status(url + probe) is None:  # GET: 405 once it listens
         if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError("the ceiling app did not start: " + (run_dir / "ceiling.log").read_text())
+            raise RuntimeError(f"the {name} app did not start: " + (run_dir / f"{name}.log").read_text())
         time.sleep(0.3)
     return process, url
 
@@ -131,6 +153,9 @@ def count_applied(prod: ProdLocal) -> int:
         return conn.execute("SELECT count(*) FROM transition_requests WHERE status = 'approved'").fetchone()[0]
 
 
+POOLS = 7  # goalflow's runs (16, 64, 1 clients), the replay's runs, the capture
+
+
 def main() -> None:
     seconds = scaled(20, 4)
     pool = scaled(8000, 400)
@@ -139,65 +164,95 @@ def main() -> None:
     dotenv = {"WEB_CONCURRENCY": os.environ["BENCH_WEB_CONCURRENCY"]} if os.environ.get("BENCH_WEB_CONCURRENCY") else {}
     prod = ProdLocal(pg_admin_url=PG_ADMIN_URL, redis_url=REDIS_URL, redis_db=REDIS_DB, run_dir=run_dir, dotenv=dotenv)
     prod.start()
-    ceiling = None
+    bare_servers: list[subprocess.Popen] = []
     try:
         seeded = prod.run([sys.executable, "-m", "bench.seed_approvals", str(ADMINISTRATIONS), str(pool),
-                           str(run_dir / "pools")], timeout=1800)
+                           str(run_dir / "pools"), str(POOLS)], timeout=1800)
         if seeded.returncode != 0:
             raise RuntimeError(seeded.stderr)
-        ceiling, ceiling_url = start_ceiling(prod, run_dir)
-        rows, applied_before = [], 0
-        results, cpu, ceiling_cpu = {}, {}, {}
+        captured = prod.run([sys.executable, "-m", "bench.replay", "capture", str(run_dir / "replay.pickle"),
+                             str(run_dir / "pools" / f"pool-{POOLS}.txt")], timeout=300)
+        if captured.returncode != 0:
+            raise RuntimeError(captured.stdout + captured.stderr)
+        replayed = pickle.loads((run_dir / "replay.pickle").read_bytes())["statements"]
+        ceiling, ceiling_url = start_bare(prod, run_dir, "bench.ceiling", "/decide/0")
+        bare_servers.append(ceiling)
+        replay, replay_url = start_bare(prod, run_dir, "bench.replay", "/replay/0",
+                                        REPLAY_FILE=str(run_dir / "replay.pickle"))
+        bare_servers.append(replay)
+        rows = []
+        results, cpu, bare_cpu = {}, {}, {}
         for n, clients in enumerate(CLIENTS, start=1):
             spy = profile(prod, seconds, clients)
             web_pids = children(prod.child("web").process.pid)
             worker_pids = [pid for c in prod.children if c.name.startswith("worker")
                            for pid in (c.process.pid, *descendants(c.process.pid))]
-            cpu_before = cpu_seconds(web_pids), cpu_seconds(worker_pids), cpu_seconds(postgres_pids())
+            applied_before = count_applied(prod)  # the replay's runs close requests too
+            cpu_before = cpu_seconds(web_pids), cpu_seconds(worker_pids), postgres_cpu_seconds()
             app = wrk(prod.base_url, "/api/v1/approvals/%s/approve", run_dir / "pools" / f"pool-{n}.txt", clients, seconds)
             if spy is not None:
                 spy.wait(timeout=120)
-            applied = count_applied(prod)
-            app["applied"], applied_before = applied - applied_before, applied
+            app["applied"] = count_applied(prod) - applied_before
             # Where the CPU went: the web workers, the Celery workers delivering the decisions'
-            # emails, and PostgreSQL; the same for the ceiling's requests.
-            cpu[clients] = [(cpu_seconds(pids) - before) * 1000 / max(app["applied"], 1) for pids, before in
-                            zip((web_pids, worker_pids, postgres_pids()), cpu_before, strict=True)]
-            ceiling_pids = children(ceiling.pid)
-            ceiling_before = cpu_seconds(ceiling_pids), cpu_seconds(postgres_pids())
-            bare = wrk(ceiling_url, "/decide/%s", run_dir / "pools" / f"ceiling-{n}.txt", clients, seconds)
-            ceiling_cpu[clients] = [(cpu_seconds(pids) - before) * 1000 / max(bare["requests"], 1) for pids, before in
-                                    zip((ceiling_pids, postgres_pids()), ceiling_before, strict=True)]
-            results[clients] = (app, bare)
-            ratio = app["rate"] / bare["rate"]
-            for name, r in (("goalflow API", app), ("ceiling (bare Flask + SQLAlchemy)", bare)):
+            # emails, and PostgreSQL; the same for the ceilings' requests.
+            cpu_after = cpu_seconds(web_pids), cpu_seconds(worker_pids), postgres_cpu_seconds()
+            cpu[clients] = [(after - before) * 1000 / max(app["applied"], 1)
+                            for after, before in zip(cpu_after, cpu_before, strict=True)]
+            measured = {}
+            for name, server, url, path, pool_file in (
+                ("ceiling", ceiling, ceiling_url, "/decide/%s", f"ceiling-{n}.txt"),
+                ("replay", replay, replay_url, "/replay/%s", f"pool-{len(CLIENTS) + n}.txt"),
+            ):
+                pids = children(server.pid)
+                before = cpu_seconds(pids), postgres_cpu_seconds()
+                measured[name] = wrk(url, path, run_dir / "pools" / pool_file, clients, seconds)
+                after = cpu_seconds(pids), postgres_cpu_seconds()
+                bare_cpu[clients, name] = [(a - b) * 1000 / max(measured[name]["requests"], 1)
+                                           for a, b in zip(after, before, strict=True)]
+            bare, same = measured["ceiling"], measured["replay"]
+            results[clients] = (app, bare, same)
+            for name, r in (("goalflow API", app), ("ceiling: bare Flask + SQLAlchemy, least SQL", bare),
+                            ("ceiling: bare Flask + psycopg, goalflow's statements", same)):
                 rows.append([clients, name, f"{r['rate']:.1f}", f"{r['p50_us'] / 1000:.1f}", f"{r['p95_us'] / 1000:.1f}",
-                             f"{r['p99_us'] / 1000:.1f}", r["errors"], f"{ratio:.2f}" if r is app else "1", r["load"]])
-            print(rows[-2], rows[-1], flush=True)
+                             f"{r['p99_us'] / 1000:.1f}", r["errors"], f"{r['rate'] / bare['rate']:.2f}",
+                             f"{r['rate'] / same['rate']:.2f}", r["load"]])
+            print(*rows[-3:], flush=True)
         web_pids = children(prod.child("web").process.pid)
         worker_pids = {c.name: [c.process.pid, *descendants(c.process.pid)] for c in prod.children
                        if c.name.startswith("worker")}
         memory = [["web (gunicorn worker)", pid, f"{rss_mib(pid):.0f}"] for pid in web_pids]
         memory += [[f"{name} ({'main' if i == 0 else 'pool process'})", pid, f"{rss_mib(pid):.0f}"]
                    for name, pids in worker_pids.items() for i, pid in enumerate(pids)]
-        app16 = results[16][0]
+        app16, bare16, same16 = results[16]
+        web16, _, _ = cpu[16]
         targets = [
-            ["throughput at 16 clients ≥ 0.6 × ceiling", f"{app16['rate'] / results[16][1]['rate']:.2f} ×",
-             verdict(app16["rate"] >= 0.6 * results[16][1]["rate"])],
+            ["statements per decision ≤ 10", len(replayed), verdict(len(replayed) <= 10)],
+            ["web CPU per decision at 16 clients ≤ 5 ms", f"{web16:.1f} ms", verdict(web16 <= 5)],
+            ["total CPU per decision at 16 clients ≤ 10 ms", f"{sum(cpu[16]):.1f} ms", verdict(sum(cpu[16]) <= 10)],
+            ["throughput at 16 clients ≥ 0.25 × bare ceiling", f"{app16['rate'] / bare16['rate']:.2f} ×",
+             verdict(app16["rate"] >= 0.25 * bare16["rate"])],
+            ["throughput at 16 clients ≥ 0.6 × same-statements ceiling", f"{app16['rate'] / same16['rate']:.2f} ×",
+             verdict(app16["rate"] >= 0.6 * same16["rate"])],
             ["p99 at 16 clients < 100 ms", f"{app16['p99_us'] / 1000:.1f} ms", verdict(app16["p99_us"] < 100_000)],
             ["no errors at 16 clients", app16["errors"], verdict(app16["errors"] == 0)],
             ["web worker resident size < 150 MB", f"{max(rss_mib(p) for p in web_pids):.0f} MiB",
              verdict(max(rss_mib(p) for p in web_pids) < 150)],
         ]
+        one = results[1][0]
         body = (
             f"{ADMINISTRATIONS} administrations, one head each deciding open `start` requests over "
             f"`POST /api/v1/approvals/<id>/approve` (bearer token); every decision applies the transition, "
             f"records its audit events and queues its emails, which {prod.workers} Celery workers deliver "
             f"to an SMTP sink during the run. gunicorn with the production settings (sync workers, "
             f"WEB_CONCURRENCY={prod.spec('web').environment.get('WEB_CONCURRENCY') or 2}); wrk with "
-            f"{WRK_THREADS} threads, {seconds} s per run. The ceiling runs the same gunicorn settings.\n\n"
+            f"{WRK_THREADS} threads, {seconds} s per run. Both ceilings run the same gunicorn settings: "
+            "the bare one does the least SQL a decision needs (lock the goal, update it, insert an event); "
+            f"the same-statements one executes the {len(replayed)} statements of one goalflow decision, "
+            "captured from the application with their parameters (bench/replay.py), so that its ratio is "
+            "the cost of goalflow's Python alone.\n\n"
             + table(["clients", "endpoint", "decisions/s", "p50 ms", "p95 ms", "p99 ms", "errors",
-                     "ratio to ceiling", "load average"], rows)
+                     "ratio to bare ceiling", "ratio to same-statements ceiling", "load average"], rows)
+            + f"\n\nOne person alone (1 client): p50 {one['p50_us'] / 1000:.1f} ms, p99 {one['p99_us'] / 1000:.1f} ms."
             + "\n\nDecisions applied, counted in the database: "
             + ", ".join(f"{c} clients: {results[c][0]['applied']}" for c in CLIENTS)
             + ".\n\nCPU per request, in milliseconds (user + system time of the processes over the run, divided "
@@ -205,16 +260,18 @@ def main() -> None:
             + table(["clients", "endpoint", "web workers", "Celery workers (its emails)", "PostgreSQL", "total"],
                     [row for c in CLIENTS for row in (
                         [c, "goalflow API", *(f"{v:.1f}" for v in cpu[c]), f"{sum(cpu[c]):.1f}"],
-                        [c, "ceiling", f"{ceiling_cpu[c][0]:.1f}", "–", f"{ceiling_cpu[c][1]:.1f}",
-                         f"{sum(ceiling_cpu[c]):.1f}"])])
+                        *([c, f"ceiling ({name})", f"{bare_cpu[c, name][0]:.1f}", "–", f"{bare_cpu[c, name][1]:.1f}",
+                           f"{sum(bare_cpu[c, name]):.1f}"] for name in ("ceiling", "replay")))])
+            + "\n\nThe statements of one decision, as captured:\n\n"
+            + "\n".join(f"{i}. `{' '.join(st.split())[:110]}…`" for i, (st, _, _) in enumerate(replayed, start=1))
             + "\n\n### Memory after the run\n\n" + table(["process", "pid", "resident MiB"], memory)
             + "\n\n### Targets\n\n" + table(["target", "measured", ""], targets)
         )
         write_section("approvals", "1. Approval throughput and latency (and 5. memory)", body)
     finally:
-        if ceiling is not None:
-            ceiling.terminate()
-            ceiling.wait(timeout=20)
+        for server in bare_servers:
+            server.terminate()
+            server.wait(timeout=20)
         prod.stop()
 
 

@@ -1,6 +1,8 @@
 """`python -m bench.profile_decide [N]`: N approvals through the API in one process (Flask's
-test client, PostgreSQL), after a warm-up; prints milliseconds and SQL statements per decision and
-a pyinstrument profile. What the HTTP benchmark measures, without the network and the load."""
+test client, PostgreSQL), after a warm-up; prints the SQL statements of one decision, the
+in-process CPU and wall time per decision (without a profiler), then a pyinstrument profile of
+another N. What the HTTP benchmark measures, without the network and the load.
+`--html FILE` also writes the profile as HTML."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 from bench.common import QueryCounter, bench_app, fresh_database
 
 
-def main(n: int = 200) -> None:
+def main(n: int = 200, html: str | None = None) -> None:
     from pyinstrument import Profiler
 
     from bench.seed_approvals import seed
@@ -22,7 +24,7 @@ def main(n: int = 200) -> None:
         app = bench_app(url)
         out = Path(tempfile.mkdtemp())
         with app.app_context():
-            seed(2, n + 20, out)
+            seed(2, 2 * n + 20, out)
         lines = (out / "pool-1.txt").read_text().split()
         pairs = list(zip(lines[0::2], lines[1::2], strict=True))
         client = app.test_client()
@@ -36,19 +38,26 @@ def main(n: int = 200) -> None:
             approve(request_id, token)
         with app.app_context():
             engine = db.engine
-        profiler = Profiler(interval=0.0005)
         with QueryCounter(engine) as queries:
-            start = time.perf_counter()
-            profiler.start()
+            wall, cpu = time.perf_counter(), time.process_time()
             for request_id, token in pairs[20:n + 20]:
                 approve(request_id, token)
-            profiler.stop()
-            elapsed = time.perf_counter() - start
-        print(f"{n} decisions: {1000 * elapsed / n:.1f} ms and {queries.count / n:.1f} statements each")
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        print(f"{n} decisions: {queries.count / n:.1f} statements, {1000 * cpu / n:.2f} ms in-process CPU and "
+              f"{1000 * wall / n:.2f} ms wall each (no profiler)")
         for statement in queries.statements[: queries.count // n]:
-            print("  ", " ".join(statement.split())[:160])
+            print("  ", " ".join(statement.split())[:200])
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        for request_id, token in pairs[n + 20:2 * n + 20]:
+            approve(request_id, token)
+        profiler.stop()
         print(profiler.output_text(unicode=True, color=False, show_all=False))
+        if html:
+            Path(html).write_text(profiler.output_html(), encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    args = [a for a in sys.argv[1:] if not a.startswith("--html")]
+    html = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--html=")), None)
+    main(int(args[0]) if args else 200, html)

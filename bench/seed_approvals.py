@@ -1,11 +1,11 @@
 """Seed the approval benchmark's database (run inside the production environment, like migrate).
 
-`python -m bench.seed_approvals ADMINISTRATIONS POOL OUT_DIR`: each administration gets one
+`python -m bench.seed_approvals ADMINISTRATIONS POOL OUT_DIR [POOLS]`: each administration gets one
 directorate, an expert and a head, an approved plan and goals in state `planned`; every goal has
 an open `start` request by the expert, waiting for the head (the request rows are written in bulk,
 as the service would write them). Writes OUT_DIR/pool-<n>.txt, lines "<request id> <head's token>",
-split into two pools of POOL requests (one per client count), and OUT_DIR/ceiling.txt with goals
-for the bare endpoint.
+split into POOLS (default 2) pools of POOL requests (one per run), and OUT_DIR/ceiling-<n>.txt with
+goals for the bare endpoint (half as many pools).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from service.app import create_app
 from service.db import utcnow
@@ -23,7 +23,7 @@ from service.db import utcnow
 PASSWORD = "bench correct horse battery"
 
 
-def seed(administrations: int, pool: int, out: Path) -> None:
+def seed(administrations: int, pool: int, out: Path, pools: int = 2) -> None:
     from service.approvals.models import RequestStage, StageSlot, TransitionRequest
     from service.auth import service as tokens
     from service.extensions import db
@@ -31,8 +31,15 @@ def seed(administrations: int, pool: int, out: Path) -> None:
     from service.org import service as org
     from service.org.models import Role
 
-    per_admin = -(-(2 * pool) // administrations)
-    ceiling_per_admin = -(-(2 * pool) // administrations)
+    ceiling_pools = max(2, -(-pools // 2))
+    if db.engine.dialect.name == "postgresql":
+        # Ids of requests, stages and slots in ranges of their own, so that bench/replay.py tells them
+        # apart by value (the goals' ids stay below them).
+        for sequence, start in (("transition_requests_id_seq", 30_000_000), ("request_stages_id_seq", 40_000_000),
+                                ("stage_slots_id_seq", 50_000_000)):
+            db.session.execute(text(f"SELECT setval('{sequence}', greatest({start}, (SELECT last_value FROM {sequence})))"))
+    per_admin = -(-(pools * pool) // administrations)
+    ceiling_per_admin = -(-(ceiling_pools * pool) // administrations)
     lines: list[str] = []
     ceiling: list[str] = []
     now = utcnow()
@@ -77,13 +84,13 @@ def seed(administrations: int, pool: int, out: Path) -> None:
     random.Random(1).shuffle(lines)
     random.Random(2).shuffle(ceiling)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "pool-1.txt").write_text("\n".join(lines[0::2]) + "\n")
-    (out / "pool-2.txt").write_text("\n".join(lines[1::2]) + "\n")
-    (out / "ceiling-1.txt").write_text("\n".join(ceiling[0::2]) + "\n")
-    (out / "ceiling-2.txt").write_text("\n".join(ceiling[1::2]) + "\n")
+    for n in range(pools):
+        (out / f"pool-{n + 1}.txt").write_text("\n".join(lines[n::pools]) + "\n")
+    for n in range(ceiling_pools):
+        (out / f"ceiling-{n + 1}.txt").write_text("\n".join(ceiling[n::ceiling_pools]) + "\n")
 
 
 if __name__ == "__main__":
     app = create_app()
     with app.app_context():
-        seed(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))
+        seed(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 2)

@@ -48,7 +48,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 TASK_HEADER = "goalflow_request_id"  # the Celery message header that carries the request id
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")  # anything else is replaced, not logged
 _HANDLER_NAME = "goalflow"
-QUIET_LOGGERS = ("weasyprint", "fontTools")  # progress chatter at INFO, no use in production logs
+# Chatter at INFO, no use in production logs: weasyprint's progress, and the `transitions` library's
+# lines on every fire of a state machine (several per transition, each formatted and written).
+QUIET_LOGGERS = ("weasyprint", "fontTools", "transitions")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")

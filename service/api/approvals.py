@@ -18,7 +18,7 @@ from service.approvals import service as approvals
 from service.approvals.claims import as_json as claims_json
 from service.approvals.claims import claim_of, preload
 from service.approvals.models import OPEN, TransitionRequest
-from service.auth.limits import login_limits
+from service.auth.limits import login_limits, password_given
 from service.auth.login import is_fresh
 from service.kernel.errors import GoalflowError
 from service.org import service as org
@@ -84,7 +84,7 @@ def _decide(verdict: str, body: dict, request_id: int):
 
 
 @bp.post(f"/approvals/<{ID}:request_id>/approve")
-@login_limits
+@login_limits(when=password_given)
 @bp.arguments(s.ApproveSchema, required=False)
 @bp.response(200, s.RequestSchema, headers=ETAG_HEADER_DOC)
 @bp.doc(parameters=[IF_MATCH_DOC])

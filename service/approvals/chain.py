@@ -13,18 +13,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from service.approvals.models import OPEN, Decision, RequestStage, StageSlot, TransitionRequest
 from service.extensions import db
 from service.kernel import authz, subjects
 from service.kernel.common import local_today
 from service.kernel.errors import GoalflowError
-from service.kernel.uow import remembered
 from service.kernel.workflow_registry import workflow_for
 from service.notifications import service as outbox
 from service.notifications.messages import OUTCOMES
-from service.org.models import Role, RoleAssignment, User
+from service.org.models import Role, User
 from workflows import TransitionDef
 
 
@@ -175,12 +173,7 @@ def _notify_approvers(request: TransitionRequest, subject, stage: RequestStage) 
 
 def people_of(administration_id: int) -> list[User]:
     """Everyone of the administration, with their roles: who holds a slot, who is told."""
-    def read() -> list[User]:
-        return list(db.session.scalars(
-            select(User).where(User.administration_id == administration_id).options(joinedload(User.roles))
-        ).unique())
-
-    return remembered("approvals.people", administration_id, read, until_changed=(User, RoleAssignment))
+    return authz.people_of(administration_id)
 
 
 def requester_message(request: TransitionRequest, subject, outcome: str, decider: User, reason: str) -> dict:

@@ -164,6 +164,7 @@ def decide(
                 transition=request.transition, fresh_login=fresh_login, now=now, request=request,
             )
         answer.extend(_rows_of_the_answer(request))
+        answer.append(subject)  # the claim in the answer names it
     _checkpoint_a_sign_off(request)
     return request
 
@@ -294,6 +295,7 @@ def _locked_visible_request(actor: User, request_id: int, now: datetime) -> tupl
     ).unique().scalar_one_or_none()
     if request is None:
         raise not_found()
+    authz.read_people(actor, request.administration_id, local_today(now))  # what the rest asks of people
     subject = visible_subject(actor, request.subject_type, request.subject_id, lock=True, now=now)
     return request, subject
 

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, literal, select, union_all, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import attributes
+from sqlalchemy.orm.exc import StaleDataError
 
 from service.audit.models import ChainHead, Event
 from service.db import utcnow
@@ -107,6 +110,52 @@ def _locked_head(chain_id: int) -> ChainHead:
 def lock_chain(chain_id: int) -> None:
     """Lock the chain now, before the caller writes anything (then its writes go in one flush)."""
     _locked_head(chain_id)
+
+
+# -- the flush: the head's advance and its events in one statement ---------------------------------
+
+
+@sa_event.listens_for(db.session, "before_flush")
+def _write_events_with_their_head(session, flush_context, instances) -> None:
+    """On PostgreSQL, the events a flush would insert and the advance of their chain's head go in
+    one statement (a CTE updating the head, checked at the seq it was read at, and inserting the
+    events only if it did); the unit of work is left the head's UPDATE and the events' INSERT to
+    skip. Elsewhere (SQLite) the unit of work writes them as usual."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    by_chain: dict[int, list[Event]] = {}
+    for obj in session.new:
+        if isinstance(obj, Event):
+            by_chain.setdefault(obj.chain_id, []).append(obj)
+    for chain_id, events in by_chain.items():
+        head = session.identity_map.get(session.identity_key(ChainHead, chain_id))
+        if head is None or head not in session.dirty:
+            continue  # a chain begun in this transaction: the unit of work writes it
+        read_at = attributes.instance_state(head).committed_state.get("seq")
+        if read_at is None or read_at is attributes.NO_VALUE:
+            continue
+        events.sort(key=lambda e: e.seq)
+        heads, table = ChainHead.__table__, Event.__table__
+        advanced = (
+            update(heads).where(heads.c.chain_id == chain_id, heads.c.seq == read_at)
+            .values(seq=head.seq, hash=head.hash).returning(heads.c.chain_id).cte("head")
+        )
+        columns = [c for c in table.c if c.key != "id"]
+        rows = [
+            select(*(literal(getattr(e, c.key) if c.key != "reason" else (e.reason or ""), c.type) for c in columns))
+            .select_from(advanced)
+            for e in events
+        ]
+        written = session.connection().execute(
+            insert(table).from_select([c.key for c in columns], rows[0] if len(rows) == 1 else union_all(*rows))
+            .add_cte(advanced).returning(table.c.id)
+        ).all()
+        if len(written) != len(events):
+            raise StaleDataError(f"the audit chain {chain_id} moved on since it was read at {read_at}")
+        for e in events:
+            session.expunge(e)
+        attributes.set_committed_value(head, "seq", head.seq)
+        attributes.set_committed_value(head, "hash", head.hash)
 
 
 @dataclass

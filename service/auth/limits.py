@@ -138,12 +138,23 @@ def init_limits(app: Flask) -> None:
     app.after_request(_count_failure)
 
 
-def login_limits(view: Callable) -> Callable:
-    """Decorate a view that checks a password: refused while locked, its failures counted."""
+def password_given() -> bool:
+    """The JSON body carries a `password` (a re-confirmation with a decision)."""
+    body = request.get_json(silent=True) if request.is_json else None
+    return isinstance(body, dict) and bool(body.get("password"))
+
+
+def login_limits(view: Callable | None = None, *, when: Callable[[], bool] | None = None) -> Callable:
+    """Decorate a view that checks a password: refused while locked, its failures counted.
+
+    `when`: the view checks a password only sometimes (a decision re-confirmed with the password);
+    the failures are looked up only when it does, not on every call."""
+    if view is None:
+        return lambda v: login_limits(v, when=when)
 
     @wraps(view)
     def limited(*args, **kwargs):
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD") and (when is None or when()):
             account, address = account_key(), client_address()
             wait = refusal(account, address)
             if wait is not None:

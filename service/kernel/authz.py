@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import String, and_, cast, exists, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from service.extensions import db
 from service.kernel.errors import forbidden
-from service.kernel.uow import remembered
+from service.kernel.uow import remember, remembered, remembered_answers
 from service.org.models import Role, RoleAssignment, Substitution, Unit, User
 from workflows import Party, TransitionDef
 
@@ -50,12 +51,65 @@ def substitutes_of(user: User, today: date) -> list[User]:
 
 _DESCENDANTS = "authz.unit_descendants"
 _ABSENT = "authz.absent_principals"
+_PEOPLE = "authz.people"
+_TREES = "authz.unit_trees"
+
+
+def people_of(administration_id: int) -> list[User]:
+    """Everyone of the administration, with their roles and the administration (the sender of their
+    emails), in one query: who holds a slot, who is told."""
+    def read() -> list[User]:
+        return list(db.session.scalars(
+            select(User).where(User.administration_id == administration_id)
+            .options(joinedload(User.roles), joinedload(User.administration))
+        ).unique())
+
+    return remembered(_PEOPLE, administration_id, read, until_changed=(User, RoleAssignment))
+
+
+def read_people(actor: User, administration_id: int, today: date) -> None:
+    """What a decision asks about people, in one query instead of three: everyone of the
+    administration with their roles (people_of), whom `actor` stands in for today
+    (absent_principals) and the administration's unit tree (unit_scope). Each answer is remembered
+    for the transaction as if read on its own."""
+    running = and_(Substitution.substitute_id == actor.id, *_running(today))
+    absent = exists().where(Substitution.absent_id == User.id, running)
+    tree = (
+        select(func.aggregate_strings(cast(Unit.id, String) + ":" + func.coalesce(cast(Unit.parent_id, String), ""), ","))
+        .where(Unit.administration_id == administration_id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(User, absent.label("absent"), tree.label("tree"))
+        .where(or_(User.administration_id == administration_id,
+                   User.id.in_(select(Substitution.absent_id).where(running))))
+        .options(joinedload(User.roles), joinedload(User.administration))
+    ).unique().all()
+    children: dict[int, set[int]] = {}
+    for pair in (rows[0].tree or "").split(",") if rows else ():
+        if pair:
+            unit, _, parent = pair.partition(":")
+            children.setdefault(int(unit), set())
+            if parent:
+                children.setdefault(int(parent), set()).add(int(unit))
+    remember(_PEOPLE, administration_id, [row.User for row in rows if row.User.administration_id == administration_id],
+             until_changed=(User, RoleAssignment))
+    remember(_ABSENT, (actor.id, today), [row.User for row in rows if row.absent], until_changed=(Substitution, User))
+    remember(_TREES, administration_id, children, until_changed=(Unit,))
 
 
 def _descendants(unit_ids: set[int]) -> set[int]:
     """A unit's role covers its departments and sectors."""
     if not unit_ids:
         return set()
+
+    for children in remembered_answers(_TREES).values():  # the administration's units, read with its people
+        if unit_ids <= children.keys():
+            result, frontier = set(unit_ids), set(unit_ids)
+            while frontier:
+                frontier = {c for u in frontier for c in children[u]} - result
+                result |= frontier
+            return result
 
     def read() -> frozenset[int]:
         result, frontier = set(unit_ids), set(unit_ids)

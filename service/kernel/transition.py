@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import inspect as sa_inspect
+
 from service.approvals import chain
 from service.approvals.models import StageSlot, TransitionRequest
 from service.audit import service as audit
@@ -253,7 +255,7 @@ def apply(
         before = subjects.snapshot(subject)
         ctx.extra["opening"] = False
         wf.fire(t.name, ctx)  # checks every guard again, as the change is made
-        db.session.flush()  # bumps the object's version, which the event records
+        _next_version(subject)  # the version the flush writes, which the event records
         if request is not None:
             chain.close(request, "approved", actor, "", now)
         audit.record(
@@ -275,6 +277,21 @@ def apply(
             asker = request.requested_by if request is not None else actor
             apply(actor=asker, subject_type=subject_type, subject_id=subject.id, transition=t.then, now=now)
     return Outcome(subject, request, who.on_behalf_of, applied=True)
+
+
+def _next_version(subject) -> None:
+    """Set the object's next version with its change, so that the one flush at the end writes
+    both (the mapper's version check still compares the version it was read at). An object whose
+    version the mapper does not count is flushed now instead, as it was."""
+    state = sa_inspect(subject)
+    mapper = state.mapper
+    column = mapper.version_id_col
+    if column is None or state.pending or mapper.version_id_generator is False:
+        db.session.flush()
+        return
+    prop = mapper.get_property_by_column(column)
+    committed = state.committed_state.get(prop.key, getattr(subject, prop.key))
+    setattr(subject, prop.key, mapper.version_id_generator(committed))
 
 
 def reject(request: TransitionRequest, *, actor: User, reason: str, now: datetime) -> None:

@@ -57,6 +57,7 @@ def transaction(*, keep: list | None = None) -> Iterator[None]:
 
 
 _DEPTH = "uow_in_transaction"
+_KEPT = "uow_kept"
 
 
 def _commit_keeping(session, keep: list) -> None:
@@ -65,6 +66,9 @@ def _commit_keeping(session, keep: list) -> None:
         session.commit()
     finally:
         session.expire_on_commit = expire_on_commit
+    # Held by the session until its next such commit: the identity map holds its objects weakly, and
+    # the answer may need one the caller does not hold (a decision's object, named by its claim).
+    session.info[_KEPT] = list(keep)
     kept = {id(obj) for obj in keep}
     for obj in list(session.identity_map.values()):
         if id(obj) not in kept:
@@ -88,6 +92,18 @@ def remembered(name: str, key: Hashable, read: Callable[[], T], *, until_changed
     if key not in found:
         found[key] = read()
     return found[key]
+
+
+def remember(name: str, key: Hashable, value: T, *, until_changed: tuple[type, ...] = ()) -> None:
+    """Remember an answer read together with another one (`remembered` then finds it), unless a
+    read of its own came first."""
+    remembered(name, key, lambda: value, until_changed=until_changed)
+
+
+def remembered_answers(name: str) -> dict:
+    """What is remembered under `name` in this transaction, by key (empty: nothing)."""
+    answers = db.session.info.get(_REMEMBERED)
+    return answers[0].get(name, {}) if answers else {}
 
 
 @event.listens_for(db.session, "before_flush")

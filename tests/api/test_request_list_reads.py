@@ -42,3 +42,19 @@ def test_the_request_list_costs_the_same_for_one_request_or_more(world, as_):
     # and the head of the other directorate sees only what concerns it
     head_b = as_("head_b").get("/api/v1/approvals").json["items"]
     assert [item["id"] for item in head_b] == [second.json["id"]]
+
+
+# An approval over the API: the token with its person and roles, then the decision (see
+# tests/core/test_decision_reads.py). No sign-in failures are looked up without a password.
+APPROVAL_BUDGET = {"postgresql": 12, "sqlite": 14}
+
+
+def test_an_approval_over_the_api_stays_within_its_statements(world, as_):
+    expert, head = as_("expert_b"), as_("head_b")
+    first = expert.post(f"/api/v1/goals/{world.g_b.id}/transitions", json={"transition": "start"}).json
+    head.get("/api/v1/approvals")  # warm: the token's last use recorded, the statements cached
+    seen, answer = statements_of(lambda: head.post(f"/api/v1/approvals/{first['id']}/approve"))
+    assert answer.status_code == 200, answer.json
+    assert answer.json["status"] == "approved" and answer.json["claim"]["subject"]["id"] == world.g_b.id
+    assert not [s for s in seen if "login_failures" in s]
+    assert len(seen) <= APPROVAL_BUDGET[db.engine.dialect.name], (len(seen), seen)
