@@ -36,6 +36,7 @@ from service.auth.models import LoginFailure
 from service.db import utcnow
 from service.extensions import db
 from service.kernel.common import settings
+from service.kernel.text import without_control
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ def account_key() -> str:
         email = body.get("email") if isinstance(body, dict) else None
     if email is None and current_user.is_authenticated:
         email = current_user.email
-    return str(email or "").strip().lower()[:254]
+    # Only a key to count by: a control character (PostgreSQL keeps no NUL) cannot be part of it.
+    return without_control(str(email or "")).strip().lower()[:254]
 
 
 def client_address() -> str:

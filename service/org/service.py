@@ -16,7 +16,7 @@ from service.extensions import db
 from service.kernel import authz
 from service.kernel.common import local_today, settings
 from service.kernel.errors import GoalflowError
-from service.kernel.text import control_fields, refuse_control
+from service.kernel.text import control_fields, has_control, refuse_control
 from service.kernel.uow import transaction
 from service.notifications import service as outbox
 from service.org.models import UNIT_ROLES, Administration, Role, RoleAssignment, Substitution, Unit, User
@@ -257,7 +257,9 @@ def remove_role(*, actor: User | None, assignment_id: int) -> None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
+    email = (email or "").strip().lower()
+    # No address holds a control character (and PostgreSQL keeps no NUL): nobody to look up.
+    user = None if has_control(email) else db.session.scalar(select(User).where(func.lower(User.email) == email))
     if user is None:
         _hasher().hash(password or "")  # spend the same time as a real check: no user enumeration
         return None

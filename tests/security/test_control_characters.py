@@ -149,3 +149,14 @@ def test_the_workers_automatic_close_goes_through(stored):
     assert campaign.id in closed
     db.session.expire_all()
     assert db.session.get(type(campaign), campaign.id).status == "closed"
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x85"])
+def test_signing_in_with_one_in_the_email_is_refused_not_broken(client, world, char):
+    """The sign-in limit counts failures by the email tried, before the body is validated: a NUL
+    there once reached PostgreSQL (which keeps none) and answered 500."""
+    token = client.post("/api/v1/auth/tokens", json={"email": f"{world.expert_a.email}{char}", "password": "wrong"})
+    assert token.status_code == 422 and "email" in token.get_json()["errors"], token.get_json()
+    page = client.get("/login")
+    form = client.post("/login", data={"csrf_token": csrf_of(page.text), "email": f"x{char}@x.bg", "password": "wrong"})
+    assert form.status_code in (200, 401, 422), form.status_code
