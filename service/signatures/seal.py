@@ -13,6 +13,7 @@ import io
 import logging
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,11 +86,23 @@ class StatementSeal:
     timestamp: datetime
 
 
+def _run(coroutine):
+    """pyHanko's signing and validation are coroutines; run one to its end from plain code, also
+    where the calling thread already runs an event loop (asyncio.run refuses there, and a refused
+    check would read as a seal that does not hold)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def seal_statement(statement: bytes, settings: Settings) -> StatementSeal:
     """A detached CMS seal over `statement`, with a signature time-stamp from the TSA."""
     with sealer(settings) as (signer, timestamper):
         try:
-            content_info = asyncio.run(
+            content_info = _run(
                 signer.async_sign_general_data(statement, "sha256", detached=True, timestamper=timestamper)
             )
         except Exception as exc:
@@ -121,7 +134,7 @@ def check_statement_seal(statement: bytes, der: bytes, trust_roots: list) -> Sea
     try:
         signed_data = cms.ContentInfo.load(der)["content"]
         context = ValidationContext(trust_roots=trust_roots, allow_fetching=False) if trust_roots else None
-        status = asyncio.run(async_validate_detached_cms(statement, signed_data, signer_validation_context=context))
+        status = _run(async_validate_detached_cms(statement, signed_data, signer_validation_context=context))
     except Exception as exc:  # a damaged file is a seal that does not hold
         log.info("seal does not verify: %s", exc)
         return SealCheck(False, False, "", None)

@@ -3,6 +3,7 @@ checked by pyHanko."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import shutil
@@ -64,6 +65,18 @@ def test_a_checkpoint_is_sealed_time_stamped_and_filed(sealing, pki, tmp_path):
 
 def seal_check(statement, seal, pki):
     return seal_module.check_statement_seal(statement, seal, [as_asn1(pki.seal_ca.certificate)])
+
+
+def test_sealing_and_checking_work_where_an_event_loop_already_runs(sealing, pki):
+    """A caller whose thread runs an event loop (a browser driver in tests, an async server) gets
+    the same seal and the same verdict, not a refused check read as a broken seal."""
+    async def inside_a_loop():
+        made = seal_module.seal_statement(b'{"seq": 1}', sealing.settings)
+        return made, seal_check(b'{"seq": 1}', made.der, pki), seal_check(b'{"seq": 2}', made.der, pki)
+
+    made, same, changed = asyncio.run(inside_a_loop())
+    assert same.intact and same.trusted and same.timestamp == made.timestamp
+    assert not changed.intact
 
 
 def test_a_seal_that_is_away_says_so_and_the_sign_off_stands(sealing, pki, monkeypatch):
