@@ -57,6 +57,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from service.auth.login import forget_previous_request
 
     app.before_request(forget_previous_request)  # first of all: nobody is signed in until this request says so
+    from service import http_inputs
+
+    http_inputs.install(app)  # before the blueprints: their `<int:...>` paths take its bounded converter
     login_manager.login_view = "web.login"
     login_manager.session_protection = "basic"
     csrf.init_app(app)

@@ -73,7 +73,8 @@ def _duties() -> str:
         return f"unknown: {type(exc).__name__}"
     if not count:
         return "ok"
-    return f"warning: {count} account(s) hold a deciding role and the administrator role"
+    # The probe answers anyone: it says that, not how many or who (the CLI and the people page do).
+    return "warning: accounts hold a deciding role and the administrator role (flask conflicting-roles)"
 
 
 def warn_of_conflicting_roles(application) -> int:

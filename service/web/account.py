@@ -10,6 +10,7 @@ from sqlalchemy import select
 from service.auth import service as tokens
 from service.auth.login import mark_login
 from service.extensions import db
+from service.http_inputs import parse_id
 from service.kernel.errors import GoalflowError
 from service.org import service as org
 from service.org.models import Substitution, User
@@ -87,10 +88,10 @@ def change_password():
 def issue_token():
     raw_days = request.form.get("days", "").strip()
     try:
-        if raw_days and not raw_days.isdigit():
+        if raw_days and parse_id(raw_days) is None:
             raise GoalflowError("invalid_input", fields={"days": "between 1 and 366"})
         token, secret = tokens.issue_token(
-            user=current_user, name=request.form.get("name", ""), days=int(raw_days) if raw_days else None
+            user=current_user, name=request.form.get("name", ""), days=parse_id(raw_days) if raw_days else None
         )
     except GoalflowError as exc:
         return _failed(exc, "token")

@@ -12,10 +12,11 @@ from service.extensions import db
 from service.goals import amendments
 from service.goals import service as goals
 from service.goals.models import Goal
+from service.http_inputs import parse_id
 from service.kernel.errors import GoalflowError
 from service.kernel.workflow_registry import workflow_for
 from service.org.models import Unit
-from service.web.common import error_message, field_errors, int_arg, lang
+from service.web.common import error_message, field_errors, form_int, int_arg, lang
 from service.web.events import timeline
 from service.web.views import bp
 
@@ -56,7 +57,7 @@ def _changes_from_form(goal: Goal | None) -> list[dict]:
         if form.get("financing_source", "").strip() and form.get("financing_source", "").strip() != goal.financing_source:
             change["financing_source"] = form.get("financing_source", "")
         return [change]
-    unit_ids = [int(u) for u in form.getlist("unit_ids") if u.isdigit()]
+    unit_ids = [n for n in map(parse_id, form.getlist("unit_ids")) if n is not None]
     return [{"new_goal": {
         "title": form.get("title", ""), "unit_ids": unit_ids,
         "indicators": [{"name": form.get("indicator", ""), "baseline": form.get("baseline", ""),
@@ -82,8 +83,8 @@ def amend_form(plan_id: int):
 @login_required
 def amend_propose(plan_id: int):
     plan = goals.get_plan(current_user, plan_id)
-    goal = next((g for g in plan.goals if g.id == int(request.form.get("goal_id") or 0)), None) \
-        if (request.form.get("goal_id") or "").isdigit() else None
+    goal_id = form_int("goal_id")
+    goal = next((g for g in plan.goals if g.id == goal_id), None) if goal_id is not None else None
     try:
         amendment = amendments.propose(actor=current_user, plan_id=plan_id, changes=_changes_from_form(goal),
                                        reason=request.form.get("reason", ""))

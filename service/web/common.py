@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from service.approvals.claims import claim_of
 from service.approvals.models import TransitionRequest
+from service.http_inputs import parse_id
 from service.kernel.common import local_today
 from service.kernel.errors import GoalflowError
 from service.kernel.text import CONTROL_PROBLEM
@@ -31,13 +32,11 @@ def lang() -> str:
 
 def int_arg(name: str) -> int | None:
     """A query-string number; anything else counts as absent rather than an error page."""
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.args.get(name))
 
 
 def form_int(name: str) -> int | None:
-    value = request.form.get(name, "").strip()
-    return int(value) if value.isdigit() else None
+    return parse_id(request.form.get(name))
 
 
 def has_any_role(user: User, roles: Iterable[Role]) -> bool:

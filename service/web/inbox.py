@@ -12,6 +12,7 @@ from service.approvals.claims import Claim, claim_of
 from service.approvals.models import TransitionRequest
 from service.auth.login import is_fresh
 from service.extensions import db
+from service.http_inputs import parse_id
 from service.kernel import subjects
 from service.kernel.errors import GoalflowError
 from service.kernel.workflow_registry import workflow_for
@@ -97,7 +98,7 @@ def inbox_decide():
     reject) is the service's to check: its field errors come back to the form."""
     verdict = request.form.get("verdict", "")
     comment = request.form.get("comment", "")
-    chosen = [int(v) for v in request.form.getlist("request") if v.isdigit()]
+    chosen = [n for n in map(parse_id, request.form.getlist("request")) if n is not None]
     if not chosen:
         return _form_refused({"request": field_message("choose at least one request")})
     outcomes = []
@@ -108,7 +109,7 @@ def inbox_decide():
         try:
             decided = approvals.decide(
                 actor=current_user, request_id=request_id, verdict=verdict, comment=comment,
-                expected_version=int(version) if version.isdigit() else None, fresh_login=is_fresh(),
+                expected_version=parse_id(version), fresh_login=is_fresh(),
             )
             label = _label(decided)
             outcomes.append(Outcome(request_id, label, True, ""))
