@@ -258,9 +258,7 @@ def _note_changes(session: Session, _flush_context) -> None:
     from service.notifications.models import FAILED, PENDING, SENT, Notification
 
     noted = session.info.setdefault(_PENDING_KEY, [])
-    for obj in session.new:
-        if isinstance(obj, Event) and obj.action == "state_changed":
-            noted.append((TRANSITIONS, (obj.subject_type, str((obj.after or {}).get("transition", "")))))
+    note_events(session, [obj for obj in session.new if isinstance(obj, Event)])
     for obj in session.dirty:
         if not isinstance(obj, Notification):
             continue
@@ -269,6 +267,16 @@ def _note_changes(session: Session, _flush_context) -> None:
             outcome = {SENT: "sent", FAILED: "failed", PENDING: "retried"}.get(obj.status)
             if outcome:
                 noted.append((NOTIFICATIONS, (outcome,)))
+
+
+def note_events(session: Session, events) -> None:
+    """Transitions among audit events being written, counted when their transaction commits. The
+    unit of work's events are seen at flush; those the audit writes itself (one statement with its
+    chain's head, on PostgreSQL) are handed over here before they leave the session."""
+    noted = session.info.setdefault(_PENDING_KEY, [])
+    for event_ in events:
+        if event_.action == "state_changed":
+            noted.append((TRANSITIONS, (event_.subject_type, str((event_.after or {}).get("transition", "")))))
 
 
 def count_deliveries(statuses: list[str]) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import attributes
 from sqlalchemy.orm.exc import StaleDataError
 
+from service import observability
 from service.audit.models import ChainHead, Event
 from service.db import utcnow
 from service.extensions import db
@@ -152,6 +153,7 @@ def _write_events_with_their_head(session, flush_context, instances) -> None:
         ).all()
         if len(written) != len(events):
             raise StaleDataError(f"the audit chain {chain_id} moved on since it was read at {read_at}")
+        observability.note_events(session, events)  # they leave the session before its flush sees them
         for e in events:
             session.expunge(e)
         attributes.set_committed_value(head, "seq", head.seq)
