@@ -170,3 +170,111 @@ def _claim_is_immutable(mapper, connection, target: TransitionRequest) -> None:
     changed = [name for name in CLAIM if state.attrs[name].history.has_changes()]
     if changed:
         raise ClaimChanged(f"a request's claim is immutable once asked ({', '.join(changed)}); ask a new request")
+
+
+# -- the flush: a decided request's rows in one statement ------------------------------------------
+
+
+@event.listens_for(db.session, "before_flush")
+def _write_decided_request_together(session, flush_context, instances) -> None:
+    """On PostgreSQL, what a flush would write of a request already in the database (its UPDATE,
+    checked at the version it was read at, its stages' and slots' UPDATEs and its new decisions'
+    INSERT) goes in one statement: a CTE updating the request, the stages and slots beside it, and
+    the decisions inserted only if the request's update was. The objects are then marked as written,
+    so that the unit of work has nothing of them left to write. Elsewhere (SQLite) the unit of work
+    writes them as usual."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    requests = [obj for obj in session.dirty if isinstance(obj, TransitionRequest)]
+    for request in requests:
+        _write_together(session, request)
+
+
+def _changes(obj) -> dict:
+    """The column attributes the flush would write, and their new values."""
+    state = inspect(obj)
+    changed = {}
+    for column_attr in state.mapper.column_attrs:
+        history = state.attrs[column_attr.key].history
+        if history.added or history.deleted:
+            changed[column_attr.key] = getattr(obj, column_attr.key)
+    return changed
+
+
+def _value(obj, column):
+    """The value an INSERT writes for this column, the column's Python default where unset."""
+    value = getattr(obj, column.key)
+    if value is None and column.default is not None:
+        value = column.default.arg(None) if column.default.is_callable else column.default.arg
+        setattr(obj, column.key, value)
+    return value
+
+
+def _write_together(session, request: TransitionRequest) -> None:
+    from sqlalchemy import exists, insert, literal, select, union_all, update
+    from sqlalchemy.orm import attributes, make_transient_to_detached
+    from sqlalchemy.orm.exc import StaleDataError
+
+    state = inspect(request)
+    if not state.persistent:
+        return
+    changed = _changes(request)
+    read_at = state.committed_state.get("version", request.version)
+    if not changed or "version" in changed or read_at is None or read_at is attributes.NO_VALUE:
+        return
+    stages = [s for s in request.stages if inspect(s).persistent]
+    slots = [slot for s in stages for slot in s.slots if inspect(slot).persistent]
+    if len(stages) != len(request.stages) or any(inspect(slot).pending for s in stages for slot in s.slots):
+        return  # a chain being built: the unit of work writes it
+    decisions = [d for d in request.decisions if inspect(d).pending]
+    if any(d.slot is None or d.slot.id is None for d in decisions):
+        return
+    _claim_is_immutable(None, None, request)  # what the mapper's before_update checks
+
+    requests_t, stages_t, slots_t = TransitionRequest.__table__, RequestStage.__table__, StageSlot.__table__
+    decisions_t = Decision.__table__
+    new_version = TransitionRequest.__mapper__.version_id_generator(read_at)
+    written = (
+        update(requests_t).where(requests_t.c.id == request.id, requests_t.c.version == read_at)
+        .values(**changed, version=new_version).returning(requests_t.c.id).cte("written")
+    )
+    ctes, marked = [], [(request, {**changed, "version": new_version})]
+    for n, (table, obj) in enumerate([(stages_t, s) for s in stages] + [(slots_t, s) for s in slots]):
+        values = _changes(obj)
+        if values:
+            ctes.append(
+                update(table).where(table.c.id == obj.id, exists(select(written.c.id)))
+                .values(**values).cte(f"row_{n}")
+            )
+            marked.append((obj, values))
+    if decisions:
+        columns = [c for c in decisions_t.c if c.key != "id"]
+        for d in decisions:
+            d.request_id, d.slot_id = request.id, d.slot.id
+        rows = [
+            select(*(literal(_value(d, c), c.type) for c in columns)).select_from(written) for d in decisions
+        ]
+        statement = (
+            insert(decisions_t).from_select([c.key for c in columns], rows[0] if len(rows) == 1 else union_all(*rows))
+            .returning(decisions_t.c.id, decisions_t.c.slot_id)
+        )
+        expected = len(decisions)
+    else:
+        statement, expected = select(written.c.id), 1
+    statement = statement.add_cte(written, *ctes)
+    result = session.connection().execute(statement).all()
+    if len(result) != expected:
+        raise StaleDataError(f"the request {request.id} moved on since it was read at version {read_at}")
+
+    for obj, values in marked:
+        for key in values:
+            attributes.set_committed_value(obj, key, getattr(obj, key) if key != "version" else values[key])
+    ids = {slot_id: id_ for id_, slot_id in result} if decisions else {}
+    for d in decisions:
+        session.expunge(d)
+        d.id = ids[d.slot_id]
+        for column in decisions_t.c:
+            _value(d, column)
+        make_transient_to_detached(d)
+        session.add(d)
+    attributes.set_committed_value(request, "decisions", list(request.decisions))
