@@ -210,8 +210,43 @@ def _value(obj, column):
     return value
 
 
+# The statement of each shape of write (which columns of which rows, how many decisions), built
+# once with bound parameters: a decision's is the same every time.
+_STATEMENTS: dict = {}
+
+
+def _statement(request_keys: tuple, row_keys: tuple, n_decisions: int):
+    from sqlalchemy import bindparam, exists, insert, select, union_all, update
+
+    requests_t, decisions_t = TransitionRequest.__table__, Decision.__table__
+    written = (
+        update(requests_t)
+        .where(requests_t.c.id == bindparam("r_id"), requests_t.c.version == bindparam("r_read_at"))
+        .values({**{requests_t.c[k]: bindparam(f"r_{k}", type_=requests_t.c[k].type) for k in request_keys},
+                 requests_t.c.version: bindparam("r_version", type_=requests_t.c.version.type)})
+        .returning(requests_t.c.id).cte("written")
+    )
+    ctes = []
+    for n, (model, keys) in enumerate(row_keys):
+        table = model.__table__
+        ctes.append(
+            update(table).where(table.c.id == bindparam(f"o{n}_id"), exists(select(written.c.id)))
+            .values({table.c[k]: bindparam(f"o{n}_{k}", type_=table.c[k].type) for k in keys}).cte(f"row_{n}")
+        )
+    if not n_decisions:
+        return select(written.c.id).add_cte(written, *ctes)
+    columns = [c for c in decisions_t.c if c.key != "id"]
+    rows = [
+        select(*(bindparam(f"d{n}_{c.key}", type_=c.type) for c in columns)).select_from(written)
+        for n in range(n_decisions)
+    ]
+    return (
+        insert(decisions_t).from_select([c.key for c in columns], rows[0] if len(rows) == 1 else union_all(*rows))
+        .returning(decisions_t.c.id, decisions_t.c.slot_id).add_cte(written, *ctes)
+    )
+
+
 def _write_together(session, request: TransitionRequest) -> None:
-    from sqlalchemy import exists, insert, literal, select, union_all, update
     from sqlalchemy.orm import attributes, make_transient_to_detached
     from sqlalchemy.orm.exc import StaleDataError
 
@@ -231,40 +266,27 @@ def _write_together(session, request: TransitionRequest) -> None:
         return
     _claim_is_immutable(None, None, request)  # what the mapper's before_update checks
 
-    requests_t, stages_t, slots_t = TransitionRequest.__table__, RequestStage.__table__, StageSlot.__table__
-    decisions_t = Decision.__table__
     new_version = TransitionRequest.__mapper__.version_id_generator(read_at)
-    written = (
-        update(requests_t).where(requests_t.c.id == request.id, requests_t.c.version == read_at)
-        .values(**changed, version=new_version).returning(requests_t.c.id).cte("written")
-    )
-    ctes, marked = [], [(request, {**changed, "version": new_version})]
-    for n, (table, obj) in enumerate([(stages_t, s) for s in stages] + [(slots_t, s) for s in slots]):
-        values = _changes(obj)
-        if values:
-            ctes.append(
-                update(table).where(table.c.id == obj.id, exists(select(written.c.id)))
-                .values(**values).cte(f"row_{n}")
-            )
-            marked.append((obj, values))
-    if decisions:
-        columns = [c for c in decisions_t.c if c.key != "id"]
-        for d in decisions:
-            d.request_id, d.slot_id = request.id, d.slot.id
-        rows = [
-            select(*(literal(_value(d, c), c.type) for c in columns)).select_from(written) for d in decisions
-        ]
-        statement = (
-            insert(decisions_t).from_select([c.key for c in columns], rows[0] if len(rows) == 1 else union_all(*rows))
-            .returning(decisions_t.c.id, decisions_t.c.slot_id)
-        )
-        expected = len(decisions)
-    else:
-        statement, expected = select(written.c.id), 1
-    statement = statement.add_cte(written, *ctes)
-    result = session.connection().execute(statement).all()
-    if len(result) != expected:
+    rows = [(obj, _changes(obj)) for obj in [*stages, *slots]]
+    rows = [(obj, values) for obj, values in rows if values]
+    for d in decisions:
+        d.request_id, d.slot_id = request.id, d.slot.id
+    shape = (tuple(changed), tuple((type(obj), tuple(values)) for obj, values in rows), len(decisions))
+    statement = _STATEMENTS.get(shape)
+    if statement is None:
+        statement = _STATEMENTS[shape] = _statement(*shape)
+    params = {"r_id": request.id, "r_read_at": read_at, "r_version": new_version}
+    params.update({f"r_{key}": value for key, value in changed.items()})
+    for n, (obj, values) in enumerate(rows):
+        params[f"o{n}_id"] = obj.id
+        params.update({f"o{n}_{key}": value for key, value in values.items()})
+    columns = [c for c in Decision.__table__.c if c.key != "id"]
+    for n, d in enumerate(decisions):
+        params.update({f"d{n}_{c.key}": _value(d, c) for c in columns})
+    result = session.connection().execute(statement, params).all()
+    if len(result) != (len(decisions) or 1):
         raise StaleDataError(f"the request {request.id} moved on since it was read at version {read_at}")
+    marked = [(request, {**changed, "version": new_version}), *rows]
 
     for obj, values in marked:
         for key in values:
@@ -273,7 +295,7 @@ def _write_together(session, request: TransitionRequest) -> None:
     for d in decisions:
         session.expunge(d)
         d.id = ids[d.slot_id]
-        for column in decisions_t.c:
+        for column in Decision.__table__.c:
             _value(d, column)
         make_transient_to_detached(d)
         session.add(d)
