@@ -170,3 +170,133 @@ def _claim_is_immutable(mapper, connection, target: TransitionRequest) -> None:
     changed = [name for name in CLAIM if state.attrs[name].history.has_changes()]
     if changed:
         raise ClaimChanged(f"a request's claim is immutable once asked ({', '.join(changed)}); ask a new request")
+
+
+# -- the flush: a decided request's rows in one statement ------------------------------------------
+
+
+@event.listens_for(db.session, "before_flush")
+def _write_decided_request_together(session, flush_context, instances) -> None:
+    """On PostgreSQL, what a flush would write of a request already in the database (its UPDATE,
+    checked at the version it was read at, its stages' and slots' UPDATEs and its new decisions'
+    INSERT) goes in one statement: a CTE updating the request, the stages and slots beside it, and
+    the decisions inserted only if the request's update was. The objects are then marked as written,
+    so that the unit of work has nothing of them left to write. Elsewhere (SQLite) the unit of work
+    writes them as usual."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    requests = [obj for obj in session.dirty if isinstance(obj, TransitionRequest)]
+    for request in requests:
+        _write_together(session, request)
+
+
+def _changes(obj) -> dict:
+    """The column attributes the flush would write, and their new values."""
+    state = inspect(obj)
+    changed = {}
+    for column_attr in state.mapper.column_attrs:
+        history = state.attrs[column_attr.key].history
+        if history.added or history.deleted:
+            changed[column_attr.key] = getattr(obj, column_attr.key)
+    return changed
+
+
+def _value(obj, column):
+    """The value an INSERT writes for this column, the column's Python default where unset."""
+    value = getattr(obj, column.key)
+    if value is None and column.default is not None:
+        value = column.default.arg(None) if column.default.is_callable else column.default.arg
+        setattr(obj, column.key, value)
+    return value
+
+
+# The statement of each shape of write (which columns of which rows, how many decisions), built
+# once with bound parameters: a decision's is the same every time.
+_STATEMENTS: dict = {}
+
+
+def _statement(request_keys: tuple, row_keys: tuple, n_decisions: int):
+    from sqlalchemy import bindparam, exists, insert, select, union_all, update
+
+    requests_t, decisions_t = TransitionRequest.__table__, Decision.__table__
+    written = (
+        update(requests_t)
+        .where(requests_t.c.id == bindparam("r_id"), requests_t.c.version == bindparam("r_read_at"))
+        .values({**{requests_t.c[k]: bindparam(f"r_{k}", type_=requests_t.c[k].type) for k in request_keys},
+                 requests_t.c.version: bindparam("r_version", type_=requests_t.c.version.type)})
+        .returning(requests_t.c.id).cte("written")
+    )
+    ctes = []
+    for n, (model, keys) in enumerate(row_keys):
+        table = model.__table__
+        ctes.append(
+            update(table).where(table.c.id == bindparam(f"o{n}_id"), exists(select(written.c.id)))
+            .values({table.c[k]: bindparam(f"o{n}_{k}", type_=table.c[k].type) for k in keys}).cte(f"row_{n}")
+        )
+    if not n_decisions:
+        return select(written.c.id).add_cte(written, *ctes)
+    columns = [c for c in decisions_t.c if c.key != "id"]
+    rows = [
+        select(*(bindparam(f"d{n}_{c.key}", type_=c.type) for c in columns)).select_from(written)
+        for n in range(n_decisions)
+    ]
+    return (
+        insert(decisions_t).from_select([c.key for c in columns], rows[0] if len(rows) == 1 else union_all(*rows))
+        .returning(decisions_t.c.id, decisions_t.c.slot_id).add_cte(written, *ctes)
+    )
+
+
+def _write_together(session, request: TransitionRequest) -> None:
+    from sqlalchemy.orm import attributes, make_transient_to_detached
+    from sqlalchemy.orm.exc import StaleDataError
+
+    state = inspect(request)
+    if not state.persistent:
+        return
+    changed = _changes(request)
+    read_at = state.committed_state.get("version", request.version)
+    if not changed or "version" in changed or read_at is None or read_at is attributes.NO_VALUE:
+        return
+    stages = [s for s in request.stages if inspect(s).persistent]
+    slots = [slot for s in stages for slot in s.slots if inspect(slot).persistent]
+    if len(stages) != len(request.stages) or any(inspect(slot).pending for s in stages for slot in s.slots):
+        return  # a chain being built: the unit of work writes it
+    decisions = [d for d in request.decisions if inspect(d).pending]
+    if any(d.slot is None or d.slot.id is None for d in decisions):
+        return
+    _claim_is_immutable(None, None, request)  # what the mapper's before_update checks
+
+    new_version = TransitionRequest.__mapper__.version_id_generator(read_at)
+    rows = [(obj, _changes(obj)) for obj in [*stages, *slots]]
+    rows = [(obj, values) for obj, values in rows if values]
+    for d in decisions:
+        d.request_id, d.slot_id = request.id, d.slot.id
+    shape = (tuple(changed), tuple((type(obj), tuple(values)) for obj, values in rows), len(decisions))
+    statement = _STATEMENTS.get(shape)
+    if statement is None:
+        statement = _STATEMENTS[shape] = _statement(*shape)
+    params = {"r_id": request.id, "r_read_at": read_at, "r_version": new_version}
+    params.update({f"r_{key}": value for key, value in changed.items()})
+    for n, (obj, values) in enumerate(rows):
+        params[f"o{n}_id"] = obj.id
+        params.update({f"o{n}_{key}": value for key, value in values.items()})
+    columns = [c for c in Decision.__table__.c if c.key != "id"]
+    for n, d in enumerate(decisions):
+        params.update({f"d{n}_{c.key}": _value(d, c) for c in columns})
+    result = session.connection().execute(statement, params).all()
+    if len(result) != (len(decisions) or 1):
+        raise StaleDataError(f"the request {request.id} moved on since it was read at version {read_at}")
+    marked = [(request, {**changed, "version": new_version}), *rows]
+
+    for obj, values in marked:
+        for key in values:
+            attributes.set_committed_value(obj, key, getattr(obj, key) if key != "version" else values[key])
+    ids = {slot_id: id_ for id_, slot_id in result} if decisions else {}
+    for d in decisions:
+        session.expunge(d)
+        d.id = ids[d.slot_id]
+        for column in Decision.__table__.c:
+            _value(d, column)
+        make_transient_to_detached(d)
+        session.add(d)
+    attributes.set_committed_value(request, "decisions", list(request.decisions))

@@ -51,21 +51,26 @@ def user_for_token(secret: str, *, now: datetime | None = None) -> User | None:
     now = now or utcnow()
     if not secret.startswith(PREFIX):
         return None
-    # The token, its person and their roles in one round trip: every API call starts here.
-    token = db.session.execute(
-        select(ApiToken)
+    # The token's row and its person with their roles in one round trip: every API call starts
+    # here. The token is a plain row (not an object the session tracks); only the person is one.
+    row = db.session.execute(
+        select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, User)
+        .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == _digest(secret))
-        .options(joinedload(ApiToken.user).joinedload(User.roles))
-    ).unique().scalar_one_or_none()
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        .options(joinedload(User.roles))
+    ).unique().one_or_none()
+    if row is None:
         return None
-    if token.user is None or not token.user.active:
+    token_id, revoked_at, expires_at, last_used_at, user = row
+    if revoked_at is not None or expires_at <= now:
         return None
-    if token.last_used_at is None or now - token.last_used_at > USE_RECORDED_EVERY:
+    if user is None or not user.active:
+        return None
+    if last_used_at is None or now - last_used_at > USE_RECORDED_EVERY:
         # Recorded now and then, not on every call: enough to tell a forgotten token from one in use.
-        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
-    return token.user
+    return user
 
 
 def revoke_token(*, user: User, token_id: int, now: datetime | None = None) -> None:

@@ -20,7 +20,7 @@ from service.org.models import Substitution
 # with the events (one statement), the request, the goal, the stage, the slot, the decision and
 # the outbox rows: 11. SQLite writes the head and the events apart and locks nothing: 13. A new
 # N+1 or a read repeated breaks it (it was 19 before the decision was made cheaper).
-STATEMENT_BUDGET = {"postgresql": 11, "sqlite": 13}
+STATEMENT_BUDGET = {"postgresql": 8, "sqlite": 13}
 
 
 class Statements:
