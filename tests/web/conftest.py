@@ -168,3 +168,29 @@ def shoot(page, name: str, *, full_page: bool = True) -> None:
     if SCREENSHOTS:
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=full_page)
+
+
+# -- shared by the browser tests ------------------------------------------------------------------
+
+SHOTS = os.environ.get("GOALFLOW_SHOTS_DIR")
+
+
+def shot(page, name):
+    """A full-page screenshot into GOALFLOW_SHOTS_DIR, when set (to look at the pages by eye)."""
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
+def ask_to_complete(page, goal_id, values, reason):
+    """An expert asks, on the goal's page, to complete the goal with these achieved values."""
+    from playwright.sync_api import expect
+
+    page.goto(f"/goals/{goal_id}")
+    page.click("#action-complete > summary")
+    form = page.locator("#action-complete form")
+    fields = form.locator("input[name^=achieved-]")
+    for i, value in enumerate(values):
+        fields.nth(i).fill(value)
+    form.locator("textarea[name=reason]").fill(reason)
+    form.locator("button[type=submit]").click()
+    expect(page.locator(".flash.success")).to_be_visible()

@@ -3,40 +3,19 @@ decision page an email leads to (headless Chromium, Bulgarian)."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import sign_in
+from tests.web.conftest import ask_to_complete, shot, sign_in
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("GOALFLOW_SHOTS_DIR")
-
-
-def shot(page, name):
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def ask_to_complete(page, w, values, reason):
-    page.goto(f"/goals/{w.g_ab}")
-    page.click("#action-complete > summary")
-    form = page.locator("#action-complete form")
-    fields = form.locator("input[name^=achieved-]")
-    for i, value in enumerate(values):
-        fields.nth(i).fill(value)
-    form.locator("textarea[name=reason]").fill(reason)
-    form.locator("button[type=submit]").click()
-    expect(page.locator(".flash.success")).to_be_visible()
-
-
 def test_a_head_reads_the_claimed_values_in_the_inbox_and_on_the_goal_page_before_deciding(web_world, new_page):
     w = web_world
     expert = new_page()
     sign_in(expert, w.expert_a)
-    ask_to_complete(expert, w, ["37", "12 бр."], "Всички дейности са изпълнени.")
+    ask_to_complete(expert, w.g_ab, ["37", "12 бр."], "Всички дейности са изпълнени.")
 
     head = new_page()
     sign_in(head, w.head_a)

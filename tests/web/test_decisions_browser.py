@@ -6,7 +6,6 @@ her own request, not even by a forged form."""
 from __future__ import annotations
 
 import email
-import os
 import re
 from datetime import date, timedelta
 from email.policy import default as default_policy
@@ -15,29 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import sign_in
+from tests.web.conftest import ask_to_complete, shot, sign_in
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("GOALFLOW_SHOTS_DIR")
-
-
-def shot(page, name):
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def ask_to_complete(page, goal_id, values, reason):
-    page.goto(f"/goals/{goal_id}")
-    page.click("#action-complete > summary")
-    form = page.locator("#action-complete form")
-    fields = form.locator("input[name^=achieved-]")
-    for i, value in enumerate(values):
-        fields.nth(i).fill(value)
-    form.locator("textarea[name=reason]").fill(reason)
-    form.locator("button[type=submit]").click()
-    expect(page.locator(".flash.success")).to_be_visible()
-
-
 def open_request_id(web_app, subject_type, subject_id):
     with web_app.app_context():
         from service.approvals import service as approvals
