@@ -6,9 +6,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, insert, literal, select, union_all, update
+from sqlalchemy import Select, bindparam, insert, select, union_all, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import attributes
 from sqlalchemy.orm.exc import StaleDataError
@@ -136,21 +137,11 @@ def _write_events_with_their_head(session, flush_context, instances) -> None:
         if read_at is None or read_at is attributes.NO_VALUE:
             continue
         events.sort(key=lambda e: e.seq)
-        heads, table = ChainHead.__table__, Event.__table__
-        advanced = (
-            update(heads).where(heads.c.chain_id == chain_id, heads.c.seq == read_at)
-            .values(seq=head.seq, hash=head.hash).returning(heads.c.chain_id).cte("head")
-        )
-        columns = [c for c in table.c if c.key != "id"]
-        rows = [
-            select(*(literal(getattr(e, c.key) if c.key != "reason" else (e.reason or ""), c.type) for c in columns))
-            .select_from(advanced)
-            for e in events
-        ]
-        written = session.connection().execute(
-            insert(table).from_select([c.key for c in columns], rows[0] if len(rows) == 1 else union_all(*rows))
-            .add_cte(advanced).returning(table.c.id)
-        ).all()
+        params = {"head_chain": chain_id, "read_at": read_at, "head_seq": head.seq, "head_hash": head.hash}
+        for n, e in enumerate(events):
+            params.update({f"e{n}_{c.key}": getattr(e, c.key) for c in _EVENT_COLUMNS})
+            params[f"e{n}_reason"] = e.reason or ""
+        written = session.connection().execute(_events_with_head(len(events)), params).all()
         if len(written) != len(events):
             raise StaleDataError(f"the audit chain {chain_id} moved on since it was read at {read_at}")
         observability.note_events(session, events)  # they leave the session before its flush sees them
@@ -158,6 +149,29 @@ def _write_events_with_their_head(session, flush_context, instances) -> None:
             session.expunge(e)
         attributes.set_committed_value(head, "seq", head.seq)
         attributes.set_committed_value(head, "hash", head.hash)
+
+
+_EVENT_COLUMNS = [c for c in Event.__table__.c if c.key != "id"]
+
+
+@cache
+def _events_with_head(n_events: int):
+    """The CTE writing `n_events` events with their head's advance, built once per count with bound
+    parameters (building it with its values each time cost more than executing it)."""
+    heads, table = ChainHead.__table__, Event.__table__
+    advanced = (
+        update(heads).where(heads.c.chain_id == bindparam("head_chain"), heads.c.seq == bindparam("read_at"))
+        .values(seq=bindparam("head_seq", type_=heads.c.seq.type), hash=bindparam("head_hash", type_=heads.c.hash.type))
+        .returning(heads.c.chain_id).cte("head")
+    )
+    rows = [
+        select(*(bindparam(f"e{n}_{c.key}", type_=c.type) for c in _EVENT_COLUMNS)).select_from(advanced)
+        for n in range(n_events)
+    ]
+    return (
+        insert(table).from_select([c.key for c in _EVENT_COLUMNS], rows[0] if n_events == 1 else union_all(*rows))
+        .add_cte(advanced).returning(table.c.id)
+    )
 
 
 @dataclass

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import event, func, select, update
@@ -94,13 +95,18 @@ def enqueue_many(messages: list[dict]) -> int:
     outbox, or queued at the same moment by another process, are skipped by their unique key.
     Returns how many are new. For the sweeps, where one round trip per message was the cost."""
     rows: dict[str, dict] = {}
+    rendered: dict = {}  # the same message to several people (a goal's new state) is rendered once
     for m in messages:
         key = message_key(m["recipient"].email, f"{m['subject_type']}:{m['subject_id']}", m["kind"], m["due_moment"])
         rows.setdefault(key, _columns(key, m["kind"], m["recipient"], m["subject_type"], m["subject_id"], m["params"],
-                                      m["path"], m["due_moment"], m.get("on_behalf_of")))
+                                      m["path"], m["due_moment"], m.get("on_behalf_of"), rendered))
     if not rows:
         return 0
-    new = len(db.session.execute(_insert_new().returning(Notification.id), list(rows.values())).all())
+    # A Core statement on the transaction's connection: the rows are not objects the session tracks,
+    # and the unit of work's bulk path cost more than the INSERT itself.
+    db.session.flush()  # the change that causes them is written first, as an ORM statement's autoflush would
+    connection = db.session.connection()
+    new = len(connection.execute(_insert_many(connection.dialect.name), list(rows.values())).all())
     if new:
         db.session.info["outbox_queued"] = True
     return new
@@ -112,8 +118,15 @@ def _insert_new():
     return insert(Notification).on_conflict_do_nothing(index_elements=["key"])
 
 
+@cache
+def _insert_many(dialect: str):
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(Notification.__table__).on_conflict_do_nothing(index_elements=["key"]).returning(
+        Notification.__table__.c.id)
+
+
 def _columns(key: str, kind: str, recipient: User, subject_type: str, subject_id: int, params: dict, path: str,
-             due_moment: datetime | str | None, on_behalf_of: User | None) -> dict:
+             due_moment: datetime | str | None, on_behalf_of: User | None, rendered: dict | None = None) -> dict:
     lang = recipient.locale if recipient.locale in ("bg", "en") else "bg"
     if subject_type == "transition_request" and kind in CLAIM_KINDS:
         from service.approvals.claims import for_message
@@ -122,7 +135,13 @@ def _columns(key: str, kind: str, recipient: User, subject_type: str, subject_id
         params, path = {**params, **claim}, decision or path
     link = settings().BASE_URL.rstrip("/") + path
     params = {**params, "on_behalf": params.get("on_behalf") or (on_behalf_of.name if on_behalf_of else "")}
-    subject, text, html = render(kind, lang, params, link)
+    if rendered is None:
+        subject, text, html = render(kind, lang, params, link)
+    else:
+        same = (kind, lang, link, tuple(sorted((k, str(v)) for k, v in params.items())))
+        if same not in rendered:
+            rendered[same] = render(kind, lang, params, link)
+        subject, text, html = rendered[same]
     return {
         "key": key,
         "kind": kind,
