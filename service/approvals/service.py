@@ -10,8 +10,9 @@ the decider was shown only.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from service.approvals import chain
@@ -284,15 +285,20 @@ _REQUEST_WITH_CHILDREN = (
 )
 
 
-def _locked_visible_request(actor: User, request_id: int, now: datetime) -> tuple[TransitionRequest, object]:
-    """The request and its subject, both locked (in that order); the subject is read once."""
-    request = db.session.execute(
+@cache
+def _locked_request():
+    return (
         select(TransitionRequest)
-        .where(TransitionRequest.id == request_id)
+        .where(TransitionRequest.id == bindparam("request_id"))
         .options(*_REQUEST_WITH_CHILDREN)
         .with_for_update(of=TransitionRequest)
         .execution_options(populate_existing=True)
-    ).unique().scalar_one_or_none()
+    )
+
+
+def _locked_visible_request(actor: User, request_id: int, now: datetime) -> tuple[TransitionRequest, object]:
+    """The request and its subject, both locked (in that order); the subject is read once."""
+    request = db.session.execute(_locked_request(), {"request_id": request_id}).unique().scalar_one_or_none()
     if request is None:
         raise not_found()
     authz.read_people(actor, request.administration_id, local_today(now))  # what the rest asks of people

@@ -93,14 +93,19 @@ def record(
     return event
 
 
+@cache
+def _locked_head_query():
+    return (
+        select(ChainHead).where(ChainHead.chain_id == bindparam("head_chain")).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def _locked_head(chain_id: int) -> ChainHead:
     """The chain's head, read and locked once per transaction; the transaction's events advance it
     in memory and the flush writes it back once (a decision appends two events)."""
     def read() -> ChainHead:
-        head = db.session.execute(
-            select(ChainHead).where(ChainHead.chain_id == chain_id).with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+        head = db.session.execute(_locked_head_query(), {"head_chain": chain_id}).scalar_one_or_none()
         if head is None:
             ensure_chain(chain_id)
             head = db.session.get(ChainHead, chain_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from service.audit import service as audit
@@ -47,18 +48,24 @@ def issue_token(*, user: User, name: str = "api", days: int | None = None, now: 
     return token, secret
 
 
+@cache
+def _token_with_its_person():
+    """Built once: building the statement cost as much as running it."""
+    return (
+        select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+        .options(joinedload(User.roles))
+    )
+
+
 def user_for_token(secret: str, *, now: datetime | None = None) -> User | None:
     now = now or utcnow()
     if not secret.startswith(PREFIX):
         return None
     # The token's row and its person with their roles in one round trip: every API call starts
     # here. The token is a plain row (not an object the session tracks); only the person is one.
-    row = db.session.execute(
-        select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == _digest(secret))
-        .options(joinedload(User.roles))
-    ).unique().one_or_none()
+    row = db.session.execute(_token_with_its_person(), {"token_hash": _digest(secret)}).unique().one_or_none()
     if row is None:
         return None
     token_id, revoked_at, expires_at, last_used_at, user = row

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import String, and_, cast, exists, func, or_, select
+from sqlalchemy import Date, String, and_, bindparam, cast, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from service.extensions import db
@@ -67,23 +68,32 @@ def people_of(administration_id: int) -> list[User]:
     return remembered(_PEOPLE, administration_id, read, until_changed=(User, RoleAssignment))
 
 
-def read_people(actor: User, administration_id: int, today: date) -> None:
-    """What a decision asks about people, in one query instead of three: everyone of the
-    administration with their roles (people_of), whom `actor` stands in for today
-    (absent_principals) and the administration's unit tree (unit_scope). Each answer is remembered
-    for the transaction as if read on its own."""
-    running = and_(Substitution.substitute_id == actor.id, *_running(today))
+@cache
+def _people_query():
+    """read_people's statement, built once with bound parameters (building it cost as much as running it)."""
+    administration_id = bindparam("administration_id")
+    running = and_(Substitution.substitute_id == bindparam("actor_id"), *_running(bindparam("today", type_=Date)))
     absent = exists().where(Substitution.absent_id == User.id, running)
     tree = (
         select(func.aggregate_strings(cast(Unit.id, String) + ":" + func.coalesce(cast(Unit.parent_id, String), ""), ","))
         .where(Unit.administration_id == administration_id)
         .scalar_subquery()
     )
-    rows = db.session.execute(
+    return (
         select(User, absent.label("absent"), tree.label("tree"))
         .where(or_(User.administration_id == administration_id,
                    User.id.in_(select(Substitution.absent_id).where(running))))
         .options(joinedload(User.roles), joinedload(User.administration))
+    )
+
+
+def read_people(actor: User, administration_id: int, today: date) -> None:
+    """What a decision asks about people, in one query instead of three: everyone of the
+    administration with their roles (people_of), whom `actor` stands in for today
+    (absent_principals) and the administration's unit tree (unit_scope). Each answer is remembered
+    for the transaction as if read on its own."""
+    rows = db.session.execute(
+        _people_query(), {"administration_id": administration_id, "actor_id": actor.id, "today": today}
     ).unique().all()
     children: dict[int, set[int]] = {}
     for pair in (rows[0].tree or "").split(",") if rows else ():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from service.extensions import db
@@ -104,14 +105,20 @@ def kind(subject_type: str) -> SubjectKind:
 
 def load(subject_type: str, subject_id: int, *, lock: bool = False):
     """The object, freshly read; locked for update where the backend has row locks."""
+    return db.session.execute(_load_query(subject_type, lock), {"subject_id": subject_id}).unique().scalar_one_or_none()
+
+
+@cache
+def _load_query(subject_type: str, lock: bool):
+    """Built once per kind: building the statement cost as much as running it."""
     k = kind(subject_type)
     query = (
-        select(k.model).where(k.model.id == subject_id).options(*k.load_options)
+        select(k.model).where(k.model.id == bindparam("subject_id")).options(*k.load_options)
         .execution_options(populate_existing=True)
     )
     if lock:
         query = query.with_for_update(of=k.model)  # the object's row, not the rows joined to it
-    return db.session.execute(query).unique().scalar_one_or_none()
+    return query
 
 
 def load_many(subject_type: str, subject_ids: set[int]) -> dict[int, Any]:
