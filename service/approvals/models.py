@@ -178,11 +178,12 @@ def _claim_is_immutable(mapper, connection, target: TransitionRequest) -> None:
 @event.listens_for(db.session, "before_flush")
 def _write_decided_request_together(session, flush_context, instances) -> None:
     """On PostgreSQL, what a flush would write of a request already in the database (its UPDATE,
-    checked at the version it was read at, its stages' and slots' UPDATEs and its new decisions'
-    INSERT) goes in one statement: a CTE updating the request, the stages and slots beside it, and
-    the decisions inserted only if the request's update was. The objects are then marked as written,
-    so that the unit of work has nothing of them left to write. Elsewhere (SQLite) the unit of work
-    writes them as usual."""
+    checked at the version it was read at, its stages' and slots' UPDATEs, its new decisions'
+    INSERT, and the UPDATE of its object when the request's transition was just applied, checked at
+    the object's version) goes in one statement: a CTE updating the request, the rows beside it,
+    and the decisions inserted only if every checked update was. The objects are then marked as
+    written, so that the unit of work has nothing of them left to do (and, when nothing else
+    changed, is not run at all). Elsewhere (SQLite) the unit of work writes them as usual."""
     if session.get_bind().dialect.name != "postgresql":
         return
     requests = [obj for obj in session.dirty if isinstance(obj, TransitionRequest)]
@@ -210,13 +211,43 @@ def _value(obj, column):
     return value
 
 
+def _subject_change(session, request: TransitionRequest):
+    """The request's object, when this flush writes it with a new version and nothing but its own
+    columns (the transition the request's last approval applied): (object, its changes, the version
+    it was read at). None otherwise: the unit of work writes it."""
+    from sqlalchemy.orm import attributes
+
+    from service.kernel.subjects import KINDS
+
+    kind = KINDS.get(request.subject_type)
+    subject = kind and session.identity_map.get(session.identity_key(kind.model, request.subject_id))
+    if subject is None or subject not in session.dirty:
+        return None
+    state = inspect(subject)
+    mapper = state.mapper
+    if not state.persistent or mapper.version_id_col is None or mapper.version_id_col.key != "version":
+        return None
+    if any(state.attrs[r.key].history.has_changes() for r in mapper.relationships):
+        return None
+    changed = _changes(subject)
+    read_at = state.committed_state.get("version")
+    if "version" not in changed or read_at is None or read_at is attributes.NO_VALUE:
+        return None
+    for column in mapper.local_table.c:  # what the unit of work would add: `updated_at`
+        if column.onupdate is not None and column.key not in changed:
+            value = column.onupdate.arg(None) if column.onupdate.is_callable else column.onupdate.arg
+            setattr(subject, column.key, value)
+            changed[column.key] = value
+    return subject, changed, read_at
+
+
 # The statement of each shape of write (which columns of which rows, how many decisions), built
 # once with bound parameters: a decision's is the same every time.
 _STATEMENTS: dict = {}
 
 
-def _statement(request_keys: tuple, row_keys: tuple, n_decisions: int):
-    from sqlalchemy import bindparam, exists, insert, select, union_all, update
+def _statement(request_keys: tuple, row_keys: tuple, n_decisions: int, subject: tuple | None):
+    from sqlalchemy import and_, bindparam, exists, insert, select, union_all, update
 
     requests_t, decisions_t = TransitionRequest.__table__, Decision.__table__
     written = (
@@ -233,11 +264,23 @@ def _statement(request_keys: tuple, row_keys: tuple, n_decisions: int):
             update(table).where(table.c.id == bindparam(f"o{n}_id"), exists(select(written.c.id)))
             .values({table.c[k]: bindparam(f"o{n}_{k}", type_=table.c[k].type) for k in keys}).cte(f"row_{n}")
         )
+    checked = exists(select(written.c.id))
+    if subject is not None:
+        model, keys = subject
+        table = model.__table__
+        subject_cte = (
+            update(table)
+            .where(table.c.id == bindparam("s_id"), table.c.version == bindparam("s_read_at"), exists(select(written.c.id)))
+            .values({table.c[k]: bindparam(f"s_{k}", type_=table.c[k].type) for k in keys})
+            .returning(table.c.id).cte("subject")
+        )
+        ctes.append(subject_cte)
+        checked = and_(checked, exists(select(subject_cte.c.id)))
     if not n_decisions:
-        return select(written.c.id).add_cte(written, *ctes)
+        return select(written.c.id).where(checked).add_cte(written, *ctes)
     columns = [c for c in decisions_t.c if c.key != "id"]
     rows = [
-        select(*(bindparam(f"d{n}_{c.key}", type_=c.type) for c in columns)).select_from(written)
+        select(*(bindparam(f"d{n}_{c.key}", type_=c.type) for c in columns)).select_from(written).where(checked)
         for n in range(n_decisions)
     ]
     return (
@@ -249,6 +292,8 @@ def _statement(request_keys: tuple, row_keys: tuple, n_decisions: int):
 def _write_together(session, request: TransitionRequest) -> None:
     from sqlalchemy.orm import attributes, make_transient_to_detached
     from sqlalchemy.orm.exc import StaleDataError
+
+    from service.kernel.uow import mark_written
 
     state = inspect(request)
     if not state.persistent:
@@ -269,9 +314,11 @@ def _write_together(session, request: TransitionRequest) -> None:
     new_version = TransitionRequest.__mapper__.version_id_generator(read_at)
     rows = [(obj, _changes(obj)) for obj in [*stages, *slots]]
     rows = [(obj, values) for obj, values in rows if values]
+    subject = _subject_change(session, request)
     for d in decisions:
         d.request_id, d.slot_id = request.id, d.slot.id
-    shape = (tuple(changed), tuple((type(obj), tuple(values)) for obj, values in rows), len(decisions))
+    shape = (tuple(changed), tuple((type(obj), tuple(values)) for obj, values in rows), len(decisions),
+             (type(subject[0]), tuple(subject[1])) if subject else None)
     statement = _STATEMENTS.get(shape)
     if statement is None:
         statement = _STATEMENTS[shape] = _statement(*shape)
@@ -280,17 +327,16 @@ def _write_together(session, request: TransitionRequest) -> None:
     for n, (obj, values) in enumerate(rows):
         params[f"o{n}_id"] = obj.id
         params.update({f"o{n}_{key}": value for key, value in values.items()})
+    if subject:
+        params.update({"s_id": subject[0].id, "s_read_at": subject[2]})
+        params.update({f"s_{key}": value for key, value in subject[1].items()})
     columns = [c for c in Decision.__table__.c if c.key != "id"]
     for n, d in enumerate(decisions):
         params.update({f"d{n}_{c.key}": _value(d, c) for c in columns})
     result = session.connection().execute(statement, params).all()
     if len(result) != (len(decisions) or 1):
-        raise StaleDataError(f"the request {request.id} moved on since it was read at version {read_at}")
-    marked = [(request, {**changed, "version": new_version}), *rows]
-
-    for obj, values in marked:
-        for key in values:
-            attributes.set_committed_value(obj, key, getattr(obj, key) if key != "version" else values[key])
+        raise StaleDataError(f"the request {request.id} (or its object) moved on since it was read")
+    request.version = new_version
     ids = {slot_id: id_ for id_, slot_id in result} if decisions else {}
     for d in decisions:
         session.expunge(d)
@@ -299,4 +345,4 @@ def _write_together(session, request: TransitionRequest) -> None:
             _value(d, column)
         make_transient_to_detached(d)
         session.add(d)
-    attributes.set_committed_value(request, "decisions", list(request.decisions))
+    mark_written(request, *(obj for obj, _ in rows), *([subject[0]] if subject else []))

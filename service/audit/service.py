@@ -18,7 +18,7 @@ from service import observability
 from service.audit.models import ChainHead, Event
 from service.db import utcnow
 from service.extensions import db
-from service.kernel.uow import remembered
+from service.kernel.uow import mark_written, remembered
 
 GENESIS = "0" * 64
 
@@ -152,8 +152,7 @@ def _write_events_with_their_head(session, flush_context, instances) -> None:
         observability.note_events(session, events)  # they leave the session before its flush sees them
         for e in events:
             session.expunge(e)
-        attributes.set_committed_value(head, "seq", head.seq)
-        attributes.set_committed_value(head, "hash", head.hash)
+        mark_written(head)
 
 
 _EVENT_COLUMNS = [c for c in Event.__table__.c if c.key != "id"]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -73,6 +73,16 @@ def _commit_keeping(session, keep: list) -> None:
     for obj in list(session.identity_map.values()):
         if id(obj) not in kept:
             session.expire(obj)
+
+
+def mark_written(*objects) -> None:
+    """The flush's hooks wrote these objects' changes themselves (one statement for several rows):
+    each is marked as in the database now, so that the unit of work finds nothing of them to write.
+    SQLAlchemy's own step after a flush (`InstanceState._commit_all`), as no public call does it."""
+    session = db.session()
+    for obj in objects:
+        state = inspect(obj)
+        state._commit_all(state.dict, session.identity_map)
 
 
 # -- reads remembered for one transaction ------------------------------------------------------
