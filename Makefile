@@ -38,8 +38,9 @@ restore:
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=backups/goalflow-....dump" >&2; exit 2; }
 	deploy/restore.sh $(FILE) $(if $(YES),--yes)
 
-## Benchmarks into docs/benchmarks.md (long; BENCH_SCALE=0.05 for a small run, BENCH="national" for one; needs wrk)
+## Benchmarks into docs/benchmarks.md (long; BENCH_SCALE=0.05 for a small run, BENCH="national" for one; installs wrk)
 bench: install
+	bash deploy/system-packages.sh
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	BENCH_SCALE=$(or $(BENCH_SCALE),1) BENCH="$(BENCH)" $(BIN)/python -m bench.run
 

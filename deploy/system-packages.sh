@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite needs beyond Python: a browser for the pages, poppler for
 # PDFs, LibreOffice to render the exports, SoftHSM2 as the seal's PKCS#11 token, graphviz for the
-# diagrams, docker-compose to validate the compose file, pg_dump for the backup scripts.
+# diagrams, docker-compose to validate the compose file, pg_dump for the backup scripts; wrk for
+# the benchmarks' load (`make bench`).
 # Installs what is missing when run as root with apt; otherwise prints the one command that does.
 set -euo pipefail
 
@@ -15,6 +16,7 @@ command -v softhsm2-util >/dev/null || need+=(softhsm2)
 command -v pg_restore >/dev/null || need+=(postgresql-client)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v wrk >/dev/null || need+=(wrk)
 dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
 # Times New Roman's metric twin: the exports' column widths are measured in it.
 dpkg -s fonts-liberation2 >/dev/null 2>&1 || need+=(fonts-liberation2)
