@@ -134,17 +134,23 @@ def start_bare(prod: ProdLocal, run_dir: Path, module: str, probe: str, **env_ex
     return process, url
 
 
-def profile(prod: ProdLocal, seconds: int, clients: int) -> subprocess.Popen | None:
-    """BENCH_PROFILE=DIR: py-spy samples the web workers during each goalflow run (collapsed stacks)."""
+def profile(prod: ProdLocal, seconds: int, clients: int) -> list[subprocess.Popen]:
+    """BENCH_PROFILE=DIR: py-spy samples the web workers and the Celery workers during each goalflow
+    run (collapsed stacks: web-N.txt, worker-N.txt)."""
     out = os.environ.get("BENCH_PROFILE")
     if not out:
-        return None
+        return []
     Path(out).mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--subprocesses", "--nonblocking",
-         "-d", str(seconds), "-o", f"{out}/web-{clients}.txt", "--pid", str(prod.child("web").process.pid)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    targets = [("web", prod.child("web").process.pid)]
+    targets += [(c.name, c.process.pid) for c in prod.children if c.name.startswith("worker")]
+    return [
+        subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--subprocesses", "--nonblocking",
+             "-d", str(seconds), "-o", f"{out}/{name}-{clients}.txt", "--pid", str(pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for name, pid in targets
+    ]
 
 
 def count_applied(prod: ProdLocal) -> int:
@@ -183,14 +189,14 @@ def main() -> None:
         rows = []
         results, cpu, bare_cpu = {}, {}, {}
         for n, clients in enumerate(CLIENTS, start=1):
-            spy = profile(prod, seconds, clients)
+            spies = profile(prod, seconds, clients)
             web_pids = children(prod.child("web").process.pid)
             worker_pids = [pid for c in prod.children if c.name.startswith("worker")
                            for pid in (c.process.pid, *descendants(c.process.pid))]
             applied_before = count_applied(prod)  # the replay's runs close requests too
             cpu_before = cpu_seconds(web_pids), cpu_seconds(worker_pids), postgres_cpu_seconds()
             app = wrk(prod.base_url, "/api/v1/approvals/%s/approve", run_dir / "pools" / f"pool-{n}.txt", clients, seconds)
-            if spy is not None:
+            for spy in spies:
                 spy.wait(timeout=120)
             app["applied"] = count_applied(prod) - applied_before
             # Where the CPU went: the web workers, the Celery workers delivering the decisions'

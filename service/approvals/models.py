@@ -192,14 +192,14 @@ def _write_decided_request_together(session, flush_context, instances) -> None:
 
 
 def _changes(obj) -> dict:
-    """The column attributes the flush would write, and their new values."""
+    """The column attributes the flush would write, and their new values: those set since the
+    object was read (the state keeps their old values) to something else."""
     state = inspect(obj)
-    changed = {}
-    for column_attr in state.mapper.column_attrs:
-        history = state.attrs[column_attr.key].history
-        if history.added or history.deleted:
-            changed[column_attr.key] = getattr(obj, column_attr.key)
-    return changed
+    columns = state.mapper.columns
+    return {
+        key: state.dict[key] for key, old in state.committed_state.items()
+        if key in columns and key in state.dict and state.dict[key] != old
+    }
 
 
 def _value(obj, column):
