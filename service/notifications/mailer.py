@@ -89,6 +89,11 @@ def _header(name: str, value: str) -> bytes:
     return WIRE.fold_binary(name, WIRE.header_store_parse(name, value)[1])
 
 
+@lru_cache(maxsize=64)  # an installation has a few senders: parsed once each, not once per message
+def _address(sender: str) -> str:
+    return parseaddr(sender)[1]
+
+
 @lru_cache(maxsize=8)
 def _sender_headers(mail_from: str) -> tuple[bytes, str] | None:
     """The From header and the Message-ID domain, for senders whose domain is ASCII."""
@@ -189,7 +194,7 @@ class SmtpServer:
             raise self.unreachable  # one timeout per batch, not one per message
         if self.connection is not None and self.connection.sock is None:
             self.connection = None  # smtplib closed it after a 421 (the server is going away)
-        envelope_from = parseaddr(note.sender)[1] if note.sender else self.sender
+        envelope_from = _address(note.sender) if note.sender else self.sender
         if self.connection is None:
             try:
                 self.connection = self._connect()
