@@ -43,6 +43,29 @@ def test_the_same_message_is_queued_once(world):
     assert db.session.scalar(select(db.func.count()).select_from(Notification)) == 1
 
 
+def test_many_messages_are_queued_in_one_statement_each_once_with_the_columns_defaults(world):
+    def message(person, due: str, state: str) -> dict:
+        return dict(kind="goal_state_changed", recipient=person, subject_type="goal", subject_id=world.g_a.id,
+                    params={"number": 1, "title": "Цел 1", "before": "Планирана", "state": state},
+                    path=f"/goals/{world.g_a.id}", due_moment=due)
+
+    before = utcnow()
+    batch = [message(world.expert_a, "m:1", "В процес"), message(world.head_a, "m:1", "В процес"),
+             message(world.expert_a, "m:2", "Изпълнена"), message(world.expert_a, "m:1", "В процес")]
+    assert outbox.enqueue_many(batch) == 3  # the fourth is the first again
+    db.session.commit()
+    assert outbox.enqueue_many(batch[:2] + [message(world.head_a, "m:2", "Изпълнена")]) == 1
+    db.session.commit()
+    rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    assert [(n.email, n.due_moment, n.status, n.attempts, n.last_error, n.message_id) for n in rows] == [
+        ("expert_a@test.bg", None, "pending", 0, "", ""), ("head_a@test.bg", None, "pending", 0, "", ""),
+        ("expert_a@test.bg", None, "pending", 0, "", ""), ("head_a@test.bg", None, "pending", 0, "", ""),
+    ]
+    assert all(before <= n.created_at <= utcnow() and before <= n.next_attempt_at <= utcnow() for n in rows)
+    assert [n.subject for n in rows] == ["Цел 1 е вече „В процес“"] * 2 + ["Цел 1 е вече „Изпълнена“"] * 2
+    assert len({n.key for n in rows}) == 4
+
+
 def test_embedded_mode_writes_one_eml_per_message_with_text_html_and_attachments(world, ctx, tmp_path, monkeypatch):
     monkeypatch.setattr(ctx.config["GOALFLOW"], "MAIL_DIR", str(tmp_path / "mail"))
     (note,) = queue(world, attachments=[("справка.xlsx", "application/vnd.ms-excel", b"PK\x03\x04data")])
