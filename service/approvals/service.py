@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from service.approvals import chain
 from service.approvals.models import OPEN, Decision, RequestStage, TransitionRequest
 from service.audit import service as audit
+from service.audit.models import ChainHead
 from service.db import utcnow
 from service.extensions import db
 from service.kernel import authz, subjects
@@ -298,15 +299,17 @@ def _locked_request():
 
 @cache
 def _locked_request_with_its_goal():
-    """The request with its goal, when its object is one (nearly every request is): both rows
-    locked by one statement, in the order every decision takes them (the request, then its object)."""
+    """The request with its goal, when its object is one (nearly every request is), and its
+    administration's audit chain: the three rows locked by one statement, in the order every path
+    takes them (the request, its object, then the chain its events go to)."""
     goal = subjects.kind("goal")
     return (
-        select(TransitionRequest, goal.model)
+        select(TransitionRequest, goal.model, ChainHead)
         .join(goal.model, and_(TransitionRequest.subject_type == "goal", goal.model.id == TransitionRequest.subject_id))
+        .join(ChainHead, ChainHead.chain_id == TransitionRequest.administration_id)
         .where(TransitionRequest.id == bindparam("request_id"))
         .options(*_REQUEST_WITH_CHILDREN, *goal.load_options)
-        .with_for_update(of=[TransitionRequest, goal.model])
+        .with_for_update(of=[TransitionRequest, goal.model, ChainHead])
         .execution_options(populate_existing=True)
     )
 
@@ -314,10 +317,11 @@ def _locked_request_with_its_goal():
 def _locked_visible_request(actor: User, request_id: int, now: datetime) -> tuple[TransitionRequest, object]:
     """The request and its subject, both locked (in that order); the subject is read once."""
     found = db.session.execute(_locked_request_with_its_goal(), {"request_id": request_id}).unique().one_or_none()
-    if found is None:  # not a goal's, or no such request
+    if found is None:  # not a goal's, its chain not begun yet, or no such request
         request = db.session.execute(_locked_request(), {"request_id": request_id}).unique().scalar_one_or_none()
     else:
         request = found[0]
+        audit.hold_locked(found[2])
     if request is None:
         raise not_found()
     authz.read_people(actor, request.administration_id, local_today(now))  # what the rest asks of people

@@ -18,7 +18,7 @@ from service import observability
 from service.audit.models import ChainHead, Event
 from service.db import utcnow
 from service.extensions import db
-from service.kernel.uow import mark_written, remembered
+from service.kernel.uow import mark_written, remember, remembered
 
 GENESIS = "0" * 64
 
@@ -111,12 +111,21 @@ def _locked_head(chain_id: int) -> ChainHead:
             head = db.session.get(ChainHead, chain_id)
         return head
 
-    return remembered("audit.locked_heads", chain_id, read)
+    return remembered(_LOCKED_HEADS, chain_id, read)
+
+
+_LOCKED_HEADS = "audit.locked_heads"
 
 
 def lock_chain(chain_id: int) -> None:
     """Lock the chain now, before the caller writes anything (then its writes go in one flush)."""
     _locked_head(chain_id)
+
+
+def hold_locked(head: ChainHead) -> None:
+    """A head the caller's own read locked (a decision reads it with its request and goal): the
+    transaction's events use it without reading it again."""
+    remember(_LOCKED_HEADS, head.chain_id, head)
 
 
 # -- the flush: the head's advance and its events in one statement ---------------------------------

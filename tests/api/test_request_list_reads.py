@@ -46,7 +46,7 @@ def test_the_request_list_costs_the_same_for_one_request_or_more(world, as_):
 
 # An approval over the API: the token with its person and roles, then the decision (see
 # tests/core/test_decision_reads.py). No sign-in failures are looked up without a password.
-APPROVAL_BUDGET = {"postgresql": 7, "sqlite": 14}
+APPROVAL_BUDGET = {"postgresql": 6, "sqlite": 14}
 
 
 def test_an_approval_over_the_api_stays_within_its_statements(world, as_):
