@@ -17,6 +17,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import policy
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
@@ -89,6 +90,15 @@ def _header(name: str, value: str) -> bytes:
     return WIRE.fold_binary(name, WIRE.header_store_parse(name, value)[1])
 
 
+def _subject(subject: str) -> bytes:
+    """The Subject header. A non-ASCII one as base64 encoded words folded at 76 characters (the
+    spaces are inside the words, so none is lost), written by `email.header`: the policy's header
+    parser and folder cost 0.6 ms a subject, most of what a message costs the worker."""
+    if subject.isascii():
+        return _header("Subject", subject)
+    return b"Subject: " + Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n").encode("ascii") + CRLF
+
+
 @lru_cache(maxsize=64)  # an installation has a few senders: parsed once each, not once per message
 def _address(sender: str) -> str:
     return parseaddr(sender)[1]
@@ -128,7 +138,7 @@ def _render_alternative(note: Notification, settings: Settings) -> bytes | None:
     head = (
         from_header
         + f"To: {note.email}\r\n".encode()
-        + _header("Subject", note.subject)
+        + _subject(note.subject)
         + f"Date: {format_datetime(note.created_at)}\r\n"
         f"Message-ID: <{note.key[:40]}@{domain}>\r\n"
         "Auto-Submitted: auto-generated\r\n"
