@@ -20,6 +20,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def python_value(default):
+    """What a column's Python-side `default` or `onupdate` gives, for a statement that writes the
+    row without the unit of work (the outbox's arrays, a decision's one statement)."""
+    return default.arg(None) if default.is_callable else default.arg
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite drops tzinfo otherwise)."""
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db import UTCDateTime, utcnow
+from service.db import UTCDateTime, python_value, utcnow
 from service.extensions import db
 from service.org.models import Unit, User
 
@@ -206,7 +206,7 @@ def _value(obj, column):
     """The value an INSERT writes for this column, the column's Python default where unset."""
     value = getattr(obj, column.key)
     if value is None and column.default is not None:
-        value = column.default.arg(None) if column.default.is_callable else column.default.arg
+        value = python_value(column.default)
         setattr(obj, column.key, value)
     return value
 
@@ -235,7 +235,7 @@ def _subject_change(session, request: TransitionRequest):
         return None
     for column in mapper.local_table.c:  # what the unit of work would add: `updated_at`
         if column.onupdate is not None and column.key not in changed:
-            value = column.onupdate.arg(None) if column.onupdate.is_callable else column.onupdate.arg
+            value = python_value(column.onupdate)
             setattr(subject, column.key, value)
             changed[column.key] = value
     return subject, changed, read_at

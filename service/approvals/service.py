@@ -299,15 +299,18 @@ def _locked_request():
 
 @cache
 def _locked_request_with_its_goal():
-    """The request with its goal, when its object is one (nearly every request is), and its
-    administration's audit chain: the three rows locked by one statement, in the order every path
-    takes them (the request, its object, then the chain its events go to)."""
+    """The request with its goal, when its object is one (nearly every request is) and the request
+    is of the decider's own administration, and that administration's audit chain: the three rows
+    locked by one statement, in the order every path takes them (the request, its object, then the
+    chain its events go to). Someone of another administration never locks its chain: their
+    request is read alone, and refused as not found."""
     goal = subjects.kind("goal")
     return (
         select(TransitionRequest, goal.model, ChainHead)
         .join(goal.model, and_(TransitionRequest.subject_type == "goal", goal.model.id == TransitionRequest.subject_id))
         .join(ChainHead, ChainHead.chain_id == TransitionRequest.administration_id)
-        .where(TransitionRequest.id == bindparam("request_id"))
+        .where(TransitionRequest.id == bindparam("request_id"),
+               TransitionRequest.administration_id == bindparam("administration_id"))
         .options(*_REQUEST_WITH_CHILDREN, *goal.load_options)
         .with_for_update(of=[TransitionRequest, goal.model, ChainHead])
         .execution_options(populate_existing=True)
@@ -316,8 +319,10 @@ def _locked_request_with_its_goal():
 
 def _locked_visible_request(actor: User, request_id: int, now: datetime) -> tuple[TransitionRequest, object]:
     """The request and its subject, both locked (in that order); the subject is read once."""
-    found = db.session.execute(_locked_request_with_its_goal(), {"request_id": request_id}).unique().one_or_none()
-    if found is None:  # not a goal's, its chain not begun yet, or no such request
+    found = db.session.execute(
+        _locked_request_with_its_goal(), {"request_id": request_id, "administration_id": actor.administration_id}
+    ).unique().one_or_none()
+    if found is None:  # not a goal's, of another administration, its chain not begun yet, or no such request
         request = db.session.execute(_locked_request(), {"request_id": request_id}).unique().scalar_one_or_none()
     else:
         request = found[0]

@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import lazyload
 
-from service.db import UTCDateTime, utcnow
+from service.db import UTCDateTime, python_value, utcnow
 from service.extensions import db
 from service.kernel import authz
 from service.kernel.common import settings
@@ -110,7 +110,7 @@ def enqueue_many(messages: list[dict]) -> int:
     if connection.dialect.name == "postgresql":
         new = len(connection.execute(_insert_from_arrays(), _as_arrays(list(rows.values()))).all())
     else:
-        new = len(connection.execute(_insert_many(connection.dialect.name), list(rows.values())).all())
+        new = len(connection.execute(_insert_rows_sqlite(), list(rows.values())).all())
     if new:
         db.session.info["outbox_queued"] = True
     return new
@@ -123,10 +123,9 @@ def _insert_new():
 
 
 @cache
-def _insert_many(dialect: str):
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert(Notification.__table__).on_conflict_do_nothing(index_elements=["key"]).returning(
-        Notification.__table__.c.id)
+def _insert_rows_sqlite():
+    table = Notification.__table__
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
 
 
 _OUTBOX_COLUMNS = tuple(c for c in Notification.__table__.c if c.key != "id")
@@ -160,7 +159,7 @@ def _as_arrays(rows: list[dict]) -> dict:
             elif default is None:
                 values.append(None)
             else:
-                values.append(default.arg(None) if default.is_callable else default.arg)
+                values.append(python_value(default))
         arrays[f"a_{column.key}"] = values
     return arrays
 

@@ -122,6 +122,46 @@ def test_an_object_changed_behind_the_decision_writes_nothing_of_it(world):
     assert verify().ok
 
 
+def test_someone_of_another_administration_never_locks_its_audit_chain(world, backend):
+    """Request ids are global: a decision on another administration's request is refused as not
+    found, and on the way it locks nothing of that administration's audit chain (whose lock every
+    decision there waits for). Its own head does lock it, with the request."""
+    if backend != "postgresql":
+        pytest.skip("row locks: PostgreSQL only")
+    from sqlalchemy.exc import OperationalError
+
+    from service.approvals.service import _locked_visible_request
+    from service.db import utcnow
+    from tests.helpers import build_world
+
+    other = build_world("other")
+    request = approvals.request_transition(
+        actor=world.expert_b, subject_type="goal", subject_id=world.g_b.id, transition="start"
+    )
+
+    def chain_locked() -> bool:
+        with db.engine.connect() as elsewhere:
+            try:
+                elsewhere.execute(text("SELECT seq FROM audit_chain_heads WHERE chain_id = :c FOR UPDATE NOWAIT"),
+                                  {"c": world.admin.id}).all()
+                return False
+            except OperationalError:
+                return True
+
+    try:
+        with pytest.raises(GoalflowError) as refused:  # the session's transaction stays open, as it was left
+            _locked_visible_request(other.head_b, request.id, utcnow())
+        assert refused.value.status == 404
+        assert not chain_locked()
+    finally:
+        db.session.rollback()
+    try:
+        _locked_visible_request(world.head_b, request.id, utcnow())
+        assert chain_locked()
+    finally:
+        db.session.rollback()
+
+
 def test_the_chain_head_advances_once_per_event_within_one_transaction(world):
     request = approvals.request_transition(
         actor=world.expert_b, subject_type="goal", subject_id=world.g_b.id, transition="start"
